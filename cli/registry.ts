@@ -1,0 +1,11 @@
+import type { Command } from './command.js';
+
+/**
+ * Every `eaio` subcommand, loaded lazily so that `eaio --help` and light commands never
+ * pay for heavy clients (kafkajs, onnxruntime, milvus).
+ */
+export const commands: Record<string, () => Promise<Command>> = {
+  config: async () => (await import('./commands/config.js')).configCommand,
+  services: async () => (await import('./commands/services.js')).servicesCommand,
+  demo: async () => (await import('./commands/demo.js')).demoCommand,
+};
