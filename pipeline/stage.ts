@@ -1,0 +1,113 @@
+/**
+ * The stage contract. A stage is mostly pure code: the runner owns Kafka, offsets, retries,
+ * dead letters and metrics; the stage turns a batch of decoded records into one result each.
+ * Written down in docs/stage-spec.md.
+ */
+
+/** Bytes as they came off the wire; dead letters carry them unchanged. */
+export interface RawRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: Readonly<Record<string, Buffer | undefined>>;
+  /** Broker timestamp, ms since epoch. */
+  readonly timestamp: number;
+}
+
+export interface Envelope<In> {
+  readonly value: In;
+  readonly raw: RawRecord;
+  /** Event time (ms since epoch) if the codec or stage knows it; feeds the event-lag histogram. */
+  readonly eventTime?: number;
+}
+
+export type DecodeResult<T> =
+  | { readonly ok: true; readonly value: T; readonly eventTime?: number }
+  | { readonly ok: false; readonly code: string; readonly message: string };
+
+export interface Codec<T> {
+  decode(raw: RawRecord): DecodeResult<T>;
+  encode(value: T): Buffer;
+}
+
+export interface OutputRecord<Out> {
+  readonly value: Out;
+  /** Overrides the stage's key function. */
+  readonly key?: string;
+  /** Overrides the stage's default output topic (for stages that fan out to several topics). */
+  readonly topic?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface OutputSpec<Out> {
+  /** Logical topic name, before the prefix is applied (e.g. `readings.validated.v1`). */
+  readonly topic: string;
+  readonly codec: Codec<Out>;
+  readonly key: (value: Out) => string;
+}
+
+export interface BatchPolicy {
+  /** Most records handed to one `process` call. */
+  readonly maxRecords: number;
+}
+
+export type StageResult<Out> =
+  | { readonly kind: 'ok'; readonly outputs: readonly OutputRecord<Out>[] }
+  | { readonly kind: 'skip'; readonly reason: string }
+  | { readonly kind: 'retry'; readonly error: Error }
+  | { readonly kind: 'dead_letter'; readonly code: string; readonly error: Error };
+
+export const ok = <Out>(...outputs: OutputRecord<Out>[]): StageResult<Out> => ({ kind: 'ok', outputs });
+export const skip = (reason: string): StageResult<never> => ({ kind: 'skip', reason });
+export const retry = (error: Error): StageResult<never> => ({ kind: 'retry', error });
+export const deadLetter = (code: string, error: Error | string): StageResult<never> => ({
+  kind: 'dead_letter',
+  code,
+  error: typeof error === 'string' ? new Error(error) : error,
+});
+
+export interface TopicPartition {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+/** Where a sink that stores offsets itself (e.g. with its rows) tells the runner to resume. */
+export interface StoredOffset extends TopicPartition {
+  /** Next offset to read. */
+  readonly offset: string;
+}
+
+export interface StageContext {
+  readonly stage: string;
+  readonly log: import('pino').Logger;
+  /** Aborted when the worker shuts down; long calls should honour it. */
+  readonly signal: AbortSignal;
+}
+
+export interface Stage<In, Out = never> {
+  /** snake_case, stable: used in topic, group, metric and DLQ names. */
+  readonly name: string;
+  /** Logical input topics (before the prefix). */
+  readonly inputs: readonly string[];
+  readonly input: Codec<In>;
+  readonly output?: OutputSpec<Out>;
+  readonly batch: BatchPolicy;
+  /**
+   * How a throw from `process` is treated: `retry` (transient: the batch is retried with backoff
+   * while the partition is paused), `fatal` (the worker stops without committing past it) or
+   * `unknown` (the batch is re-run record by record and only the offenders are dead-lettered).
+   */
+  classifyError?(error: unknown): 'retry' | 'fatal' | 'unknown';
+  init?(ctx: StageContext): Promise<void>;
+  process(batch: readonly Envelope<In>[], ctx: StageContext): Promise<readonly StageResult<Out>[]>;
+  onPartitionsAssigned?(partitions: readonly TopicPartition[], ctx: StageContext): Promise<void>;
+  onPartitionsRevoked?(partitions: readonly TopicPartition[], ctx: StageContext): Promise<void>;
+  /**
+   * Sinks that keep offsets in their own store (same transaction as their rows) return them
+   * here; the runner seeks to them on assignment and does not rely on the group's commits.
+   */
+  loadStoredOffsets?(partitions: readonly TopicPartition[], ctx: StageContext): Promise<readonly StoredOffset[]>;
+  close?(): Promise<void>;
+}
