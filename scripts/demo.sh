@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The main job on the local stack from a fresh clone: dependencies, services, then `eaio demo`.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+bash scripts/bootstrap.sh
+exec node bin/eaio.mjs demo "$@"
