@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { meterId, parseMeterId } from './ids.js';
+import { renderMessageJsonSchemas } from './json-schemas.js';
+import { RawReadingSchema, WeatherObservationSchema } from './messages.js';
+import { physicalTopic, TOPICS } from './topics.js';
+
+describe('message schemas', () => {
+  it('committed JSON Schema files match the zod schemas (regenerate with scripts/generate-message-schemas.ts)', () => {
+    for (const [file, text] of Object.entries(renderMessageJsonSchemas())) {
+      const committed = readFileSync(new URL(`./schemas/${file}`, import.meta.url), 'utf8');
+      expect(committed, file).toBe(text);
+    }
+  });
+
+  it('accepts a replayed BDG2 reading and rejects one without a time offset', () => {
+    const reading = {
+      schema_version: 1,
+      meter_id: 'Panther_office_Karla:electricity',
+      building_id: 'Panther_office_Karla',
+      site_id: 'Panther',
+      meter_type: 'electricity',
+      time: '2017-03-12T07:00:00Z',
+      value: 46.2089,
+      unit: 'kWh',
+      source: 'bdg2:cleaned',
+      local_time: '2017-03-12 03:00:00',
+    };
+    expect(RawReadingSchema.safeParse(reading).success).toBe(true);
+    expect(RawReadingSchema.safeParse({ ...reading, time: '2017-03-12T07:00:00' }).success).toBe(false);
+  });
+
+  it('weather measurements are nullable, not optional', () => {
+    const base = { schema_version: 1, site_id: 'Panther', time: '2017-03-12T07:00:00Z', source: 'bdg2' };
+    const nulls = {
+      air_temperature: null,
+      cloud_coverage: null,
+      dew_temperature: null,
+      precip_depth_1h: null,
+      precip_depth_6h: null,
+      sea_level_pressure: null,
+      wind_direction: null,
+      wind_speed: null,
+    };
+    expect(WeatherObservationSchema.safeParse({ ...base, ...nulls }).success).toBe(true);
+    expect(WeatherObservationSchema.safeParse(base).success).toBe(false);
+  });
+});
+
+describe('meter ids and topics', () => {
+  it('round-trips building and meter type', () => {
+    const id = meterId('Bobcat_education_Dylan', 'solar');
+    expect(id).toBe('Bobcat_education_Dylan:solar');
+    expect(parseMeterId(id)).toEqual({ buildingId: 'Bobcat_education_Dylan', meterType: 'solar' });
+  });
+
+  it('rejects ids without a known meter type', () => {
+    expect(parseMeterId('Bobcat_education_Dylan')).toBeUndefined();
+    expect(parseMeterId('Bobcat_education_Dylan:nuclear')).toBeUndefined();
+    expect(parseMeterId(':solar')).toBeUndefined();
+  });
+
+  it('prefixes logical topic names', () => {
+    expect(physicalTopic('eaio', TOPICS.readingsRaw)).toBe('eaio.readings.raw.v1');
+    expect(physicalTopic('', TOPICS.weatherRaw)).toBe('weather.raw.v1');
+  });
+});

@@ -1,0 +1,25 @@
+/**
+ * Logical topic names. The version suffix is the payload schema's major version: a breaking
+ * change to a message gets a new topic (`.v2`) that runs alongside the old one until consumers
+ * move. The physical name adds the environment prefix (`EAIO_TOPIC_PREFIX`) so that several
+ * pipelines (or test runs) can share one broker.
+ */
+export const TOPICS = {
+  /** Meter readings as produced (replay, gateways): unit as measured, not yet checked. Key: meter id. */
+  readingsRaw: 'readings.raw.v1',
+  /** Weather observations per site. Key: site id. */
+  weatherRaw: 'weather.raw.v1',
+  /** Readings that passed validation, in the meter type's canonical unit. Key: meter id. */
+  readingsValidated: 'readings.validated.v1',
+  /** Validated readings joined with the site's weather for that hour. Key: meter id. */
+  readingsEnriched: 'readings.enriched.v1',
+  /** Enriched readings with an anomaly score. Key: meter id. */
+  readingsScored: 'readings.scored.v1',
+} as const;
+
+export type LogicalTopic = (typeof TOPICS)[keyof typeof TOPICS];
+
+/** The physical topic name on the broker: `${prefix}.${logical}` (no dot when the prefix is empty). */
+export function physicalTopic(prefix: string, logical: string): string {
+  return prefix === '' ? logical : `${prefix}.${logical}`;
+}
