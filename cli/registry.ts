@@ -7,5 +7,6 @@ import type { Command } from './command.js';
 export const commands: Record<string, () => Promise<Command>> = {
   config: async () => (await import('./commands/config.js')).configCommand,
   services: async () => (await import('./commands/services.js')).servicesCommand,
+  migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
 };

@@ -2,7 +2,7 @@
  * Logical topic names. The version suffix is the payload schema's major version: a breaking
  * change to a message gets a new topic (`.v2`) that runs alongside the old one until consumers
  * move. The physical name adds the environment prefix (`EAIO_TOPIC_PREFIX`) so that several
- * pipelines (or test runs) can share one broker.
+ * pipelines (or test runs) can share one broker; `physicalTopic` in pipeline/topics.ts applies it.
  */
 export const TOPICS = {
   /** Meter readings as produced (replay, gateways): unit as measured, not yet checked. Key: meter id. */
@@ -18,8 +18,3 @@ export const TOPICS = {
 } as const;
 
 export type LogicalTopic = (typeof TOPICS)[keyof typeof TOPICS];
-
-/** The physical topic name on the broker: `${prefix}.${logical}` (no dot when the prefix is empty). */
-export function physicalTopic(prefix: string, logical: string): string {
-  return prefix === '' ? logical : `${prefix}.${logical}`;
-}
