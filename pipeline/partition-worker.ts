@@ -1,0 +1,185 @@
+/**
+ * What happens to one chunk of one partition's records: decode → process (with classification and
+ * one-by-one isolation) → DLQ guard → produce outputs and dead letters, awaiting the broker's acks.
+ * Returns an outcome; the runner decides about offsets, pausing and stopping.
+ */
+import type { Logger } from 'pino';
+import type { ProduceRecord, ProducerPort } from './broker.js';
+import { buildDeadLetter, type DlqGuard } from './dlq.js';
+import { defaultClassify, type ErrorDisposition, errorMessage, FatalError } from './errors.js';
+import type { PipelineMetrics } from './metrics.js';
+import type { Envelope, RawRecord, Stage, StageContext, StageResult } from './stage.js';
+import { physicalTopic, type TopicNaming } from './topics.js';
+
+export type ChunkOutcome =
+  | { readonly kind: 'done'; readonly sent: number; readonly deadLettered: number; readonly skipped: number }
+  | { readonly kind: 'retry'; readonly error: unknown }
+  | { readonly kind: 'fatal'; readonly error: unknown };
+
+export interface ChunkEnv<In, Out> {
+  readonly stage: Stage<In, Out>;
+  readonly ctx: StageContext;
+  readonly producer: ProducerPort;
+  readonly naming: TopicNaming;
+  readonly dlqTopic: string;
+  readonly guard: DlqGuard;
+  readonly metrics: PipelineMetrics;
+  readonly log: Logger;
+}
+
+/** Dead-letter code of a record whose `process` call threw an unclassified error on its own. */
+export const processErrorCode = 'process_error';
+
+type Slot<In> = { readonly raw: RawRecord; envelope?: Envelope<In>; result?: StageResult<unknown> };
+
+class RetryChunk {
+  constructor(readonly error: unknown) {}
+}
+
+function classify<In, Out>(stage: Stage<In, Out>, error: unknown): ErrorDisposition {
+  const own = stage.classifyError?.(error);
+  return own && own !== 'unknown' ? own : defaultClassify(error);
+}
+
+async function callProcess<In, Out>(
+  env: ChunkEnv<In, Out>,
+  envelopes: readonly Envelope<In>[],
+): Promise<readonly StageResult<Out>[]> {
+  const results = await env.stage.process(envelopes, env.ctx);
+  if (results.length !== envelopes.length) {
+    throw new FatalError(
+      `stage ${env.stage.name} returned ${results.length} results for ${envelopes.length} records`,
+      'contract_violation',
+    );
+  }
+  return results;
+}
+
+/** Runs `process`; on an unclassified throw re-runs record by record so one bad record fails alone. */
+async function processWithIsolation<In, Out>(
+  env: ChunkEnv<In, Out>,
+  envelopes: readonly Envelope<In>[],
+): Promise<readonly StageResult<Out>[]> {
+  try {
+    return await callProcess(env, envelopes);
+  } catch (error) {
+    if (error instanceof FatalError) throw error;
+    const disposition = classify(env.stage, error);
+    env.metrics.errors.inc({ stage: env.stage.name, phase: 'process' });
+    if (disposition === 'retry') throw new RetryChunk(error);
+    if (disposition === 'fatal') throw error;
+    if (envelopes.length === 1) {
+      return [{ kind: 'dead_letter', code: processErrorCode, error: error instanceof Error ? error : new Error(String(error)) }];
+    }
+    env.log.warn({ records: envelopes.length, err: errorMessage(error) }, 'batch failed, isolating records one by one');
+    const results: StageResult<Out>[] = [];
+    for (const envelope of envelopes) {
+      results.push(...(await processWithIsolation(env, [envelope])));
+    }
+    return results;
+  }
+}
+
+function toOutputRecords<In, Out>(env: ChunkEnv<In, Out>, result: StageResult<Out> & { kind: 'ok' }): ProduceRecord[] {
+  if (result.outputs.length === 0) return [];
+  const spec = env.stage.output;
+  if (!spec) throw new FatalError(`stage ${env.stage.name} has no output but returned outputs`, 'contract_violation');
+  return result.outputs.map((out) => ({
+    topic: physicalTopic(env.naming, out.topic ?? spec.topic),
+    key: out.key ?? spec.key(out.value),
+    value: spec.codec.encode(out.value),
+    headers: out.headers ?? {},
+  }));
+}
+
+export async function processChunk<In, Out>(
+  env: ChunkEnv<In, Out>,
+  records: readonly RawRecord[],
+  attempts: number,
+): Promise<ChunkOutcome> {
+  const stage = env.stage.name;
+  const slots: Slot<In>[] = records.map((raw) => ({ raw }));
+  for (const slot of slots) {
+    const decoded = env.stage.input.decode(slot.raw);
+    if (decoded.ok) {
+      slot.envelope = { value: decoded.value, raw: slot.raw, ...(decoded.eventTime === undefined ? {} : { eventTime: decoded.eventTime }) };
+    } else {
+      env.metrics.errors.inc({ stage, phase: 'decode' });
+      slot.result = { kind: 'dead_letter', code: decoded.code, error: new Error(decoded.message) };
+    }
+  }
+
+  const decodedSlots = slots.filter((s) => s.envelope !== undefined);
+  if (decodedSlots.length > 0) {
+    try {
+      const results = await processWithIsolation(env, decodedSlots.map((s) => s.envelope as Envelope<In>));
+      decodedSlots.forEach((slot, i) => {
+        slot.result = results[i];
+      });
+    } catch (error) {
+      if (error instanceof RetryChunk) return { kind: 'retry', error: error.error };
+      return { kind: 'fatal', error };
+    }
+  }
+
+  const retryResult = slots.find((s) => s.result?.kind === 'retry');
+  if (retryResult?.result?.kind === 'retry') return { kind: 'retry', error: retryResult.result.error };
+
+  const outgoing: ProduceRecord[] = [];
+  const deadCodes = new Map<string, number>();
+  const skipReasons = new Map<string, number>();
+  let sent = 0;
+  try {
+    for (const slot of slots) {
+      const result = slot.result as StageResult<Out>;
+      if (result.kind === 'ok') {
+        const outputs = toOutputRecords(env, result);
+        sent += outputs.length;
+        outgoing.push(...outputs);
+      } else if (result.kind === 'skip') {
+        skipReasons.set(result.reason, (skipReasons.get(result.reason) ?? 0) + 1);
+      } else if (result.kind === 'dead_letter') {
+        deadCodes.set(result.code, (deadCodes.get(result.code) ?? 0) + 1);
+        outgoing.push(
+          buildDeadLetter(stage, env.dlqTopic, slot.raw, { code: result.code, message: result.error.message, attempts: attempts + 1 }),
+        );
+      }
+    }
+    // Checked before anything is produced: a tripped guard dead-letters nothing and commits nothing.
+    env.guard.observe(slots.map((s) => s.result?.kind === 'dead_letter'));
+  } catch (error) {
+    return { kind: 'fatal', error };
+  }
+
+  if (outgoing.length > 0) {
+    try {
+      await env.producer.send(outgoing);
+    } catch (error) {
+      env.metrics.errors.inc({ stage, phase: 'produce' });
+      return classify(env.stage, error) === 'retry' ? { kind: 'retry', error } : { kind: 'fatal', error };
+    }
+  }
+
+  env.metrics.sent.inc({ stage }, sent);
+  let deadLettered = 0;
+  for (const [code, count] of deadCodes) {
+    env.metrics.deadLettered.inc({ stage, code }, count);
+    deadLettered += count;
+  }
+  let skipped = 0;
+  for (const [reason, count] of skipReasons) {
+    env.metrics.skipped.inc({ stage, reason }, count);
+    skipped += count;
+  }
+  if (deadLettered > 0) {
+    env.log.warn(
+      { topic: records[0]?.topic, partition: records[0]?.partition, records: records.length, deadLettered, codes: Object.fromEntries(deadCodes) },
+      'records dead-lettered',
+    );
+  }
+  const now = Date.now();
+  for (const slot of slots) {
+    if (slot.envelope?.eventTime !== undefined) env.metrics.eventLag.observe({ stage }, Math.max(0, now - slot.envelope.eventTime) / 1000);
+  }
+  return { kind: 'done', sent, deadLettered, skipped };
+}

@@ -1,0 +1,363 @@
+/**
+ * Runs one stage on one consumer group member: owns partition state, retries with the partition
+ * paused, commits the contiguous finished watermark, handles assignment/revocation and shutdown.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Broker, ConsumerPort, FetchedBatch, ProducerPort } from './broker.js';
+import { type DlqGuardLimits, DlqGuard, defaultDlqGuardLimits } from './dlq.js';
+import { errorMessage, FatalError } from './errors.js';
+import { PipelineMetrics } from './metrics.js';
+import { OffsetTracker } from './offsets.js';
+import { type ChunkEnv, processChunk } from './partition-worker.js';
+import { backoffDelayMs, defaultRetryPolicy, RetryBudget, type RetryPolicy } from './retry.js';
+import type { RawRecord, Stage, StageContext, StoredOffset, TopicPartition } from './stage.js';
+import { consumerGroup, deadLetterTopic, physicalTopic, type TopicNaming, type TopicSpec } from './topics.js';
+
+export interface RunnerOptions {
+  readonly naming: TopicNaming;
+  /** Partitions and replication of topics the runner creates (input, output, DLQ). */
+  readonly topicPartitions?: number;
+  readonly topicReplication?: number;
+  /** Create missing topics on start (default true). */
+  readonly createTopics?: boolean;
+  readonly retry?: RetryPolicy;
+  readonly dlqGuard?: DlqGuardLimits;
+  /** Least time between two commits of the same worker; revoke and shutdown always commit. */
+  readonly commitIntervalMs?: number;
+  /** Randomness of the backoff jitter (tests pin it). */
+  readonly random?: () => number;
+}
+
+export interface RunnerDeps {
+  readonly broker: Broker;
+  readonly log: Logger;
+  readonly registry: Registry;
+  /** Shared by all runners of a process (one idempotent producer per process is enough). */
+  readonly producer?: ProducerPort;
+}
+
+interface PartitionState {
+  readonly tp: TopicPartition;
+  readonly tracker: OffsetTracker;
+  readonly budget: RetryBudget;
+  /** For sinks with their own offsets: the stored offset has been applied. */
+  seeked: boolean;
+  pausedAt?: number;
+  resumeTimer?: NodeJS.Timeout;
+}
+
+const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
+
+export type RunnerStatus = 'created' | 'running' | 'stopping' | 'stopped';
+
+export class StageRunner<In, Out> {
+  readonly groupId: string;
+  readonly inputTopics: readonly string[];
+  readonly dlqTopic: string;
+  private readonly consumer: ConsumerPort;
+  private readonly producer: ProducerPort;
+  private readonly ownsProducer: boolean;
+  private readonly metrics: PipelineMetrics;
+  private readonly log: Logger;
+  private readonly ctx: StageContext;
+  private readonly abort = new AbortController();
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly env: ChunkEnv<In, Out>;
+  private readonly retryPolicy: RetryPolicy;
+  private lastCommitAt = 0;
+  private commitChain: Promise<void> = Promise.resolve();
+  private status: RunnerStatus = 'created';
+  private joined = false;
+  private fatalError: Error | undefined;
+  private stopPromise: Promise<void> | undefined;
+  private resolveFinished!: () => void;
+  /** Resolves once the runner stopped, gracefully or after a fatal error (see `fatal`). */
+  readonly finished: Promise<void>;
+
+  constructor(
+    readonly stage: Stage<In, Out>,
+    private readonly deps: RunnerDeps,
+    private readonly options: RunnerOptions,
+  ) {
+    this.groupId = consumerGroup(options.naming, stage.name);
+    this.inputTopics = stage.inputs.map((t) => physicalTopic(options.naming, t));
+    this.dlqTopic = deadLetterTopic(options.naming, stage.name);
+    this.log = deps.log.child({ stage: stage.name });
+    this.metrics = PipelineMetrics.forRegistry(deps.registry);
+    this.consumer = deps.broker.consumer({ groupId: this.groupId });
+    this.ownsProducer = deps.producer === undefined;
+    this.producer = deps.producer ?? deps.broker.producer();
+    this.retryPolicy = options.retry ?? defaultRetryPolicy;
+    this.ctx = { stage: stage.name, log: this.log, signal: this.abort.signal };
+    this.env = {
+      stage,
+      ctx: this.ctx,
+      producer: this.producer,
+      naming: options.naming,
+      dlqTopic: this.dlqTopic,
+      guard: new DlqGuard(options.dlqGuard ?? defaultDlqGuardLimits),
+      metrics: this.metrics,
+      log: this.log,
+    };
+    this.finished = new Promise((resolve) => {
+      this.resolveFinished = resolve;
+    });
+  }
+
+  get fatal(): Error | undefined {
+    return this.fatalError;
+  }
+
+  get state(): RunnerStatus {
+    return this.status;
+  }
+
+  /** Connected, joined the group and holding at least one partition. */
+  isReady(): boolean {
+    return this.status === 'running' && this.joined && this.partitions.size > 0;
+  }
+
+  assignedPartitions(): TopicPartition[] {
+    return [...this.partitions.values()].map((s) => s.tp);
+  }
+
+  /** Topics this stage needs: inputs, outputs and its dead-letter topic. */
+  topicSpecs(): TopicSpec[] {
+    const partitions = this.options.topicPartitions ?? 6;
+    const replicationFactor = this.options.topicReplication ?? 1;
+    const names = new Set([...this.inputTopics, this.dlqTopic]);
+    if (this.stage.output) names.add(physicalTopic(this.options.naming, this.stage.output.topic));
+    return [...names].map((topic) => ({ topic, partitions, replicationFactor }));
+  }
+
+  async start(): Promise<void> {
+    if (this.status !== 'created') throw new Error('a runner starts once');
+    this.status = 'running';
+    if (this.options.createTopics ?? true) {
+      const admin = this.deps.broker.admin();
+      await admin.connect();
+      try {
+        await admin.ensureTopics(this.topicSpecs());
+      } finally {
+        await admin.disconnect();
+      }
+    }
+    await this.stage.init?.(this.ctx);
+    if (this.ownsProducer) await this.producer.connect();
+    await this.consumer.connect();
+    await this.consumer.subscribe(this.inputTopics);
+    await this.consumer.run({
+      onBatch: (batch) => this.handleBatch(batch),
+      onAssigned: (tps) => this.handleAssigned(tps),
+      onRevoked: (tps) => this.handleRevoked(tps),
+      onRebalancing: () => this.commit(true),
+      onCrash: (error) => this.failFatal(error),
+    });
+    this.log.info({ group: this.groupId, inputs: this.inputTopics }, 'stage started');
+  }
+
+  /** Stops fetching, drains in-flight batches, commits finished work and closes. Idempotent. */
+  stop(): Promise<void> {
+    this.stopPromise ??= this.doStop();
+    return this.stopPromise;
+  }
+
+  private async doStop(): Promise<void> {
+    this.status = 'stopping';
+    for (const state of this.partitions.values()) this.clearPause(state);
+    try {
+      await this.consumer.stop();
+    } catch (error) {
+      this.log.error({ err: errorMessage(error) }, 'consumer stop failed');
+    }
+    this.abort.abort();
+    await this.commit(true);
+    await this.consumer.disconnect().catch(() => undefined);
+    if (this.ownsProducer) await this.producer.disconnect().catch(() => undefined);
+    await this.stage.close?.().catch((error: unknown) => {
+      this.metrics.errors.inc({ stage: this.stage.name, phase: 'hook' });
+      this.log.error({ err: errorMessage(error) }, 'stage close failed');
+    });
+    this.metrics.assignedPartitions.set({ stage: this.stage.name }, 0);
+    this.status = 'stopped';
+    this.log.info({ fatal: this.fatalError?.message }, 'stage stopped');
+    this.resolveFinished();
+  }
+
+  /** Marks the runner failed and stops it without committing past the failure. */
+  private failFatal(error: unknown): void {
+    if (this.fatalError) return;
+    this.fatalError = error instanceof Error ? error : new Error(String(error));
+    this.log.fatal({ err: this.fatalError.message, code: (error as { code?: string }).code }, 'fatal error, stopping');
+    // Not awaited: stop() waits for in-flight handlers, and this may be called from one.
+    void this.stop();
+  }
+
+  private partitionState(tp: TopicPartition): PartitionState {
+    const key = tpKey(tp);
+    let state = this.partitions.get(key);
+    if (!state) {
+      state = {
+        tp: { topic: tp.topic, partition: tp.partition },
+        tracker: new OffsetTracker(),
+        budget: new RetryBudget(this.retryPolicy),
+        seeked: this.stage.loadStoredOffsets === undefined,
+      };
+      this.partitions.set(key, state);
+      this.metrics.assignedPartitions.set({ stage: this.stage.name }, this.partitions.size);
+    }
+    return state;
+  }
+
+  private async handleAssigned(tps: readonly TopicPartition[]): Promise<void> {
+    this.joined = true;
+    for (const tp of tps) this.partitionState(tp);
+    this.log.info({ partitions: tps.map(tpKey) }, 'partitions assigned');
+    await this.runHook(() => this.stage.onPartitionsAssigned?.(tps, this.ctx));
+  }
+
+  private async handleRevoked(tps: readonly TopicPartition[]): Promise<void> {
+    await this.commit(true);
+    for (const tp of tps) {
+      const state = this.partitions.get(tpKey(tp));
+      if (state) this.clearPause(state);
+      this.partitions.delete(tpKey(tp));
+      this.metrics.consumerLag.remove({ stage: this.stage.name, topic: tp.topic, partition: String(tp.partition) });
+    }
+    this.metrics.assignedPartitions.set({ stage: this.stage.name }, this.partitions.size);
+    this.log.info({ partitions: tps.map(tpKey) }, 'partitions revoked');
+    await this.runHook(() => this.stage.onPartitionsRevoked?.(tps, this.ctx));
+  }
+
+  private async runHook(hook: () => Promise<void> | undefined): Promise<void> {
+    try {
+      await hook();
+    } catch (error) {
+      this.metrics.errors.inc({ stage: this.stage.name, phase: 'hook' });
+      this.failFatal(error);
+    }
+  }
+
+  /**
+   * Sinks that keep offsets in their own store: on the first batch after assignment, ask the
+   * stage where to resume and seek there. Done inside the batch handler (awaited, unlike kafkajs
+   * events), so no record is processed before the stored position is known.
+   */
+  private async applyStoredOffset(state: PartitionState, batch: FetchedBatch): Promise<boolean> {
+    const stored: readonly StoredOffset[] = (await this.stage.loadStoredOffsets?.([state.tp], this.ctx)) ?? [];
+    state.seeked = true;
+    const mine = stored.find((s) => s.topic === state.tp.topic && s.partition === state.tp.partition);
+    const first = batch.records[0]?.offset;
+    if (mine && first !== undefined && BigInt(mine.offset) !== BigInt(first)) {
+      this.log.info({ partition: tpKey(state.tp), from: first, to: mine.offset }, 'seeking to stored offset');
+      this.consumer.seek(mine);
+      return true;
+    }
+    return false;
+  }
+
+  private async handleBatch(batch: FetchedBatch): Promise<void> {
+    if (this.fatalError || this.status !== 'running' || batch.records.length === 0) return;
+    const state = this.partitionState(batch);
+    if (state.pausedAt !== undefined) return;
+    if (!state.seeked) {
+      try {
+        if (await this.applyStoredOffset(state, batch)) return;
+      } catch (error) {
+        this.metrics.errors.inc({ stage: this.stage.name, phase: 'hook' });
+        return this.failFatal(error);
+      }
+    }
+    const stageName = this.stage.name;
+    const last = batch.records[batch.records.length - 1] as RawRecord;
+    this.metrics.consumerLag.set(
+      { stage: stageName, topic: batch.topic, partition: String(batch.partition) },
+      Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)),
+    );
+    const max = Math.max(1, this.stage.batch.maxRecords);
+    for (let start = 0; start < batch.records.length; start += max) {
+      if (this.fatalError || this.status !== 'running' || batch.isStale() || this.partitions.get(tpKey(state.tp)) !== state) return;
+      const chunk = batch.records.slice(start, start + max);
+      const offsets = chunk.map((r) => BigInt(r.offset));
+      state.tracker.track(offsets);
+      if (state.budget.attempts === 0) this.metrics.received.inc({ stage: stageName }, chunk.length);
+      const startedAt = performance.now();
+      const outcome = await processChunk(this.env, chunk, state.budget.attempts);
+      if (outcome.kind === 'fatal') return this.failFatal(outcome.error);
+      if (outcome.kind === 'retry') return this.scheduleRetry(state, outcome.error, chunk.length);
+      state.budget.reset();
+      state.tracker.finish(offsets);
+      batch.resolveOffset((chunk[chunk.length - 1] as RawRecord).offset);
+      this.metrics.batchSize.observe({ stage: stageName }, chunk.length);
+      this.metrics.batchDuration.observe({ stage: stageName }, (performance.now() - startedAt) / 1000);
+      if (start + max < batch.records.length) await batch.heartbeat();
+    }
+    await this.commit(false);
+  }
+
+  /** Transient failure: pause the partition and resume it after a jittered backoff. */
+  private scheduleRetry(state: PartitionState, error: unknown, records: number): void {
+    const attempt = state.budget.attempts + 1;
+    if (!state.budget.recordFailure()) {
+      this.failFatal(
+        new FatalError(`retry budget exhausted after ${attempt} attempts: ${errorMessage(error)}`, 'retry_budget_exhausted', { cause: error }),
+      );
+      return;
+    }
+    this.metrics.retries.inc({ stage: this.stage.name });
+    const delay = backoffDelayMs(this.retryPolicy, attempt, this.options.random);
+    this.log.warn({ partition: tpKey(state.tp), records, attempt, delayMs: delay, err: errorMessage(error) }, 'transient error, retrying batch after backoff');
+    this.consumer.pause(state.tp);
+    state.pausedAt = Date.now();
+    state.resumeTimer = setTimeout(() => {
+      this.clearPause(state);
+      if (this.status === 'running' && this.partitions.get(tpKey(state.tp)) === state) this.consumer.resume(state.tp);
+    }, delay);
+  }
+
+  private clearPause(state: PartitionState): void {
+    if (state.resumeTimer) clearTimeout(state.resumeTimer);
+    state.resumeTimer = undefined;
+    if (state.pausedAt !== undefined) {
+      this.metrics.pausedSeconds.inc({ stage: this.stage.name }, (Date.now() - state.pausedAt) / 1000);
+      state.pausedAt = undefined;
+    }
+  }
+
+  /**
+   * Commits every partition's finished watermark that moved. Serialised so commits of
+   * concurrent partitions never overtake each other; `force` ignores the interval.
+   */
+  commit(force: boolean): Promise<void> {
+    const interval = this.options.commitIntervalMs ?? 200;
+    if (!force && Date.now() - this.lastCommitAt < interval) return this.commitChain;
+    this.lastCommitAt = Date.now();
+    this.commitChain = this.commitChain.then(async () => {
+      const offsets: { state: PartitionState; offset: StoredOffset }[] = [];
+      for (const state of this.partitions.values()) {
+        const next = state.tracker.committable();
+        if (next !== undefined) offsets.push({ state, offset: { ...state.tp, offset: next.toString() } });
+      }
+      if (offsets.length === 0) return;
+      try {
+        await this.consumer.commit(offsets.map((o) => o.offset));
+        for (const { state, offset } of offsets) state.tracker.markCommitted(BigInt(offset.offset));
+        this.metrics.commits.inc({ stage: this.stage.name });
+      } catch (error) {
+        // A failed commit only means more duplicates after a restart; the next one catches up.
+        this.metrics.errors.inc({ stage: this.stage.name, phase: 'commit' });
+        this.log.warn({ err: errorMessage(error) }, 'offset commit failed');
+      }
+    });
+    return this.commitChain;
+  }
+
+  /** True when nothing is in flight or paused here (used by --exit-when-idle with group lag). */
+  isQuiescent(): boolean {
+    for (const state of this.partitions.values()) {
+      if (state.tracker.inFlight > 0 || state.pausedAt !== undefined) return false;
+    }
+    return true;
+  }
+}

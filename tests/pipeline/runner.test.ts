@@ -1,0 +1,259 @@
+import { describe, expect, it } from 'vitest';
+import { dlqHeader } from '../../pipeline/dlq.js';
+import { FatalError, TransientError } from '../../pipeline/errors.js';
+import { deadLetter, ok, skip } from '../../pipeline/stage.js';
+import {
+  committedTotal,
+  dlqTopic,
+  echoStage,
+  eventually,
+  inTopic,
+  metricValue,
+  outTopic,
+  type Reading,
+  setup,
+} from './helpers.js';
+
+const group = 't.stage.echo';
+
+describe('StageRunner on the in-memory broker', () => {
+  it('keeps order within each partition and commits the end of every partition', async () => {
+    const { broker, makeRunner, produce } = setup();
+    const runner = makeRunner(echoStage());
+    await runner.start();
+    produce(200);
+    await eventually(() => committedTotal(broker, group, inTopic) === 200, 'all committed');
+    await runner.stop();
+    const inputs = broker.topics.get(inTopic) ?? [];
+    const outputs = await broker.readTopic(outTopic);
+    expect(outputs).toHaveLength(200);
+    // Same key → same output partition; per key the order of ids is the input order.
+    const idsByKey = new Map<string, number[]>();
+    for (const r of outputs) {
+      const v = JSON.parse(String(r.value)) as Reading;
+      idsByKey.set(v.key, [...(idsByKey.get(v.key) ?? []), v.id]);
+    }
+    for (const ids of idsByKey.values()) expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    inputs.forEach((log, partition) => expect(broker.committed(group, { topic: inTopic, partition })).toBe(BigInt(log.length)));
+  });
+
+  it('never commits an offset whose outputs are not acknowledged', async () => {
+    const { broker, makeRunner, produce } = setup(1);
+    const release = broker.holdSends();
+    const stage = echoStage();
+    const runner = makeRunner(stage);
+    await runner.start();
+    produce(30);
+    await eventually(() => stage.seen.length > 0, 'first batch processed');
+    expect(broker.committed(group, { topic: inTopic, partition: 0 })).toBeUndefined();
+    release();
+    await eventually(() => committedTotal(broker, group, inTopic) === 30, 'committed after acks');
+    await runner.stop();
+  });
+
+  it('retries a transient produce failure with the partition paused, without duplicates', async () => {
+    const { broker, registry, makeRunner, produce, values } = setup(1);
+    broker.failNextSends(3, () => new TransientError('broker busy'));
+    const stage = echoStage();
+    const runner = makeRunner(stage);
+    const consumer = (runner as unknown as { consumer: { pause: (tp: unknown) => void } }).consumer;
+    const pauses: unknown[] = [];
+    const realPause = consumer.pause.bind(consumer);
+    consumer.pause = (tp) => {
+      pauses.push(tp);
+      realPause(tp);
+    };
+    await runner.start();
+    produce(10);
+    await eventually(() => committedTotal(broker, group, inTopic) === 10, 'committed');
+    await runner.stop();
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(pauses).toEqual([{ topic: inTopic, partition: 0 }, { topic: inTopic, partition: 0 }, { topic: inTopic, partition: 0 }]);
+    expect(stage.seen).toEqual([stage.seen[0], stage.seen[0], stage.seen[0], stage.seen[0]]);
+    expect(await metricValue(registry, 'pipeline_retries_total', { stage: 'echo' })).toBe(3);
+    expect((await broker.readTopic(dlqTopic)).length).toBe(0);
+  });
+
+  it('retries when process throws an error the classifier knows as transient', async () => {
+    const { broker, makeRunner, produce, values } = setup(1);
+    let failures = 2;
+    const runner = makeRunner(
+      echoStage(async (batch) => {
+        if (failures-- > 0) throw new TransientError('db unavailable');
+        return batch.map((value) => ok({ value }));
+      }),
+    );
+    await runner.start();
+    produce(5);
+    await eventually(() => committedTotal(broker, group, inTopic) === 5, 'committed');
+    await runner.stop();
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('isolates an unknown throw record by record and dead-letters only the offenders', async () => {
+    const { broker, registry, makeRunner, produce, values } = setup(1);
+    const stage = echoStage(async (batch) => {
+      if (batch.some((r) => r.bad)) throw new Error('boom on bad reading');
+      return batch.map((value) => ok({ value }));
+    });
+    const runner = makeRunner(stage);
+    await runner.start();
+    produce(10, 0, (id) => (id === 3 || id === 7 ? { bad: true } : {}));
+    await eventually(() => committedTotal(broker, group, inTopic) === 10, 'committed');
+    await runner.stop();
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([0, 1, 2, 4, 5, 6, 8, 9]);
+    const dead = await broker.readTopic(dlqTopic);
+    expect(dead.map((r) => r.headers[dlqHeader.sourceOffset]?.toString())).toEqual(['3', '7']);
+    expect(dead.map((r) => r.headers[dlqHeader.code]?.toString())).toEqual(['process_error', 'process_error']);
+    expect(await metricValue(registry, 'pipeline_records_dead_lettered_total', { code: 'process_error' })).toBe(2);
+  });
+
+  it('dead-letters undecodable records before process with full provenance headers', async () => {
+    const { broker, makeRunner } = setup(1);
+    const stage = echoStage();
+    const runner = makeRunner(stage);
+    await runner.start();
+    broker.append({ topic: inTopic, key: 'k1', value: '{"id":1,"key":"k1"}' });
+    broker.append({ topic: inTopic, key: 'k2', value: 'not json', headers: { trace: 'abc' } });
+    await eventually(() => committedTotal(broker, group, inTopic) === 2, 'committed');
+    await runner.stop();
+    expect(stage.seen.flat()).toEqual([1]);
+    const [dead] = await broker.readTopic(dlqTopic);
+    expect(dead?.key?.toString()).toBe('k2');
+    expect(dead?.value?.toString()).toBe('not json');
+    const h = (name: string) => dead?.headers[name]?.toString();
+    expect(h('trace')).toBe('abc');
+    expect(h(dlqHeader.stage)).toBe('echo');
+    expect(h(dlqHeader.code)).toBe('invalid_payload');
+    expect(h(dlqHeader.message)).toMatch(/JSON/);
+    expect(h(dlqHeader.sourceTopic)).toBe(inTopic);
+    expect(h(dlqHeader.sourcePartition)).toBe('0');
+    expect(h(dlqHeader.sourceOffset)).toBe('1');
+    expect(h(dlqHeader.attempts)).toBe('1');
+    expect(Number.isNaN(Date.parse(h(dlqHeader.failedAt) ?? ''))).toBe(false);
+  });
+
+  it('counts skips and explicit dead letters with their codes', async () => {
+    const { broker, registry, makeRunner, produce } = setup(1);
+    const runner = makeRunner(
+      echoStage(async (batch) => batch.map((r) => (r.id % 3 === 0 ? skip('duplicate') : r.id % 3 === 1 ? deadLetter('out_of_range', 'too big') : ok({ value: r })))),
+    );
+    await runner.start();
+    produce(9);
+    await eventually(() => committedTotal(broker, group, inTopic) === 9, 'committed');
+    await runner.stop();
+    expect(await metricValue(registry, 'pipeline_records_skipped_total', { reason: 'duplicate' })).toBe(3);
+    expect(await metricValue(registry, 'pipeline_records_dead_lettered_total', { code: 'out_of_range' })).toBe(3);
+    expect(await metricValue(registry, 'pipeline_records_sent_total', { stage: 'echo' })).toBe(3);
+  });
+
+  it('stops fatally when the DLQ guard trips, dead-lettering and committing nothing of that batch', async () => {
+    const { broker, makeRunner, produce } = setup(1);
+    const runner = makeRunner(echoStage(async (batch) => batch.map(() => deadLetter('bad_deploy', 'everything fails'))), {
+      dlqGuard: { maxConsecutive: 15, maxRatio: 1, window: 100, minRecords: 100 },
+    });
+    await runner.start();
+    produce(40);
+    await runner.finished;
+    expect(runner.fatal?.name).toBe('DlqGuardTripped');
+    // The first chunk of 10 passed the guard; the second crossed 15 in a row.
+    expect((await broker.readTopic(dlqTopic)).length).toBe(10);
+    expect(committedTotal(broker, group, inTopic)).toBe(10);
+  });
+
+  it('ends a spent retry budget in a crash, not in dead letters', async () => {
+    const { broker, makeRunner, produce } = setup(1);
+    const runner = makeRunner(
+      echoStage(async () => {
+        throw new TransientError('still down');
+      }),
+    );
+    await runner.start();
+    produce(5);
+    await runner.finished;
+    expect((runner.fatal as FatalError).code).toBe('retry_budget_exhausted');
+    expect((await broker.readTopic(dlqTopic)).length).toBe(0);
+    expect(committedTotal(broker, group, inTopic)).toBe(0);
+  });
+
+  it('stops on a fatal error without committing past it', async () => {
+    const { broker, makeRunner, produce, values } = setup(1);
+    const runner = makeRunner(
+      echoStage(async (batch) => {
+        if (batch.some((r) => r.id === 15)) throw new FatalError('schema mismatch', 'schema');
+        return batch.map((value) => ok({ value }));
+      }),
+    );
+    await runner.start();
+    produce(30);
+    await runner.finished;
+    expect((runner.fatal as FatalError).code).toBe('schema');
+    expect(committedTotal(broker, group, inTopic)).toBe(10);
+    expect((await values(outTopic)).length).toBe(10);
+  });
+
+  it('treats a wrong number of results as a fatal contract violation', async () => {
+    const { makeRunner, produce } = setup(1);
+    const runner = makeRunner(echoStage(async () => []));
+    await runner.start();
+    produce(3);
+    await runner.finished;
+    expect((runner.fatal as FatalError).code).toBe('contract_violation');
+  });
+
+  it('hands partitions over on rebalance with revoke/assign hooks and loses nothing', async () => {
+    const { broker, makeRunner, produce, values } = setup(4, 5);
+    const events: string[] = [];
+    const hooks = (who: string) => ({
+      onPartitionsAssigned: async (tps: readonly { partition: number }[]) => {
+        events.push(`${who}+${tps.map((t) => t.partition).join(',')}`);
+      },
+      onPartitionsRevoked: async (tps: readonly { partition: number }[]) => {
+        events.push(`${who}-${tps.map((t) => t.partition).join(',')}`);
+      },
+    });
+    const a = makeRunner(echoStage(undefined, hooks('a')));
+    await a.start();
+    produce(100);
+    await eventually(() => committedTotal(broker, group, inTopic) > 0, 'a made progress');
+    const b = makeRunner(echoStage(undefined, hooks('b')));
+    await b.start();
+    produce(100, 100);
+    await eventually(() => committedTotal(broker, group, inTopic) === 200, 'all committed');
+    expect(a.assignedPartitions().length).toBe(2);
+    expect(b.assignedPartitions().length).toBe(2);
+    await a.stop();
+    await b.stop();
+    expect(events.slice(0, 3)).toEqual(['a+0,1,2,3', 'a-0,1,2,3', 'a+0,2']);
+    const ids = new Set((await values(outTopic)).map((r) => r.id));
+    expect(ids.size).toBe(200);
+  });
+
+  it('drains the in-flight batch and commits it on shutdown', async () => {
+    const { broker, makeRunner, produce } = setup(1);
+    const release = broker.holdSends();
+    const stage = echoStage();
+    const runner = makeRunner(stage);
+    await runner.start();
+    produce(10);
+    await eventually(() => stage.seen.length === 1, 'batch in flight');
+    const stopping = runner.stop();
+    release();
+    await stopping;
+    expect(runner.fatal).toBeUndefined();
+    expect(committedTotal(broker, group, inTopic)).toBe(10);
+  });
+
+  it('seeks to offsets a sink stores itself when a partition is assigned', async () => {
+    const { broker, makeRunner, produce, values } = setup(1);
+    const stage = echoStage(undefined, {
+      loadStoredOffsets: async (tps) => tps.map((tp) => ({ ...tp, offset: '6' })),
+    });
+    produce(10);
+    const runner = makeRunner(stage);
+    await runner.start();
+    await eventually(() => committedTotal(broker, group, inTopic) === 10, 'committed');
+    await runner.stop();
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([6, 7, 8, 9]);
+  });
+});
