@@ -7,6 +7,7 @@ import type { Command } from './command.js';
 export const commands: Record<string, () => Promise<Command>> = {
   config: async () => (await import('./commands/config.js')).configCommand,
   services: async () => (await import('./commands/services.js')).servicesCommand,
+  import: async () => (await import('./commands/import.js')).importCommand,
   migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
 };
