@@ -10,4 +10,9 @@ export const commands: Record<string, () => Promise<Command>> = {
   import: async () => (await import('./commands/import.js')).importCommand,
   migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
+  run: async () => (await import('./commands/run.js')).runCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  dlq: async () => (await import('./commands/dlq.js')).dlqCommand,
+  topics: async () => (await import('./commands/topics.js')).topicsCommand,
+  bench: async () => (await import('./commands/bench.js')).benchCommand,
 };

@@ -220,10 +220,11 @@ export class MemoryConsumer implements ConsumerPort {
 
   async revokeAll(): Promise<void> {
     const revoked = [...this.assigned.values()];
-    await this.handlers?.onRebalancing();
     this.assigned.clear();
     this.broker.changed.notify();
     await Promise.all(this.loops.values());
+    // In-flight batches are done: the last commit of the old owner covers all of its work.
+    await this.handlers?.onRebalancing();
     this.loops.clear();
     this.positions.clear();
     this.paused.clear();

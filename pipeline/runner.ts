@@ -217,8 +217,8 @@ export class StageRunner<In, Out> {
     await this.runHook(() => this.stage.onPartitionsAssigned?.(tps, this.ctx));
   }
 
+  /** The partitions are already gone (the revoke commit happened in onRebalancing): drop state only. */
   private async handleRevoked(tps: readonly TopicPartition[]): Promise<void> {
-    await this.commit(true);
     for (const tp of tps) {
       const state = this.partitions.get(tpKey(tp));
       if (state) this.clearPause(state);

@@ -1,0 +1,39 @@
+import { parseArgs } from 'node:util';
+import { loadEnv } from '../../config/load.js';
+import { renderBench, runRuntimeBench } from '../../scripts/bench/runtime.js';
+import { type Command, UsageError } from '../command.js';
+
+const usage = `Usage: eaio bench runtime [--records <n>] [--partitions <n>] [--value-bytes <n>] [--json]
+
+Runs on the real broker (KAFKA_BROKERS), on throw-away topics: a raw kafkajs consume, the runtime
+with the passthrough stage, and a hand-written raw kafkajs consume → produce with the same producer
+settings (idempotent, acks=all). Prints records/s and p50/p99 batch latency; the ratio of the
+runtime to the raw consume+produce is the runtime's overhead (target ≥ 80 %).`;
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'benchmarks (runtime: pass-through stage vs raw kafkajs)',
+  usage,
+  async run(argv) {
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        records: { type: 'string', default: '200000' },
+        partitions: { type: 'string', default: '6' },
+        'value-bytes': { type: 'string', default: '200' },
+        json: { type: 'boolean', default: false },
+      },
+    });
+    if (positionals[0] !== 'runtime') throw new UsageError('only `eaio bench runtime` exists so far');
+    const env = loadEnv();
+    const figures = await runRuntimeBench({
+      brokers: env.KAFKA_BROKERS.split(','),
+      records: Number(values.records),
+      partitions: Number(values.partitions),
+      valueBytes: Number(values['value-bytes']),
+    });
+    console.log(values.json ? JSON.stringify(figures, null, 2) : renderBench(figures));
+    return 0;
+  },
+};

@@ -1,0 +1,89 @@
+import { parseArgs } from 'node:util';
+import { loadEnv } from '../../config/load.js';
+import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
+import { consumerGroup, deadLetterTopic, physicalTopic } from '../../pipeline/topics.js';
+import { stageFactories } from '../../stages/registry.js';
+import type { Command } from '../command.js';
+
+const usage = `Usage: eaio status [--json]
+
+For every registered stage: consumer lag per input partition (log end − committed offset),
+the group members and their assigned partitions, and the number of records in its DLQ.`;
+
+interface PartitionStatus {
+  topic: string;
+  partition: number;
+  end: string;
+  committed: string;
+  lag: number;
+}
+
+interface StageStatus {
+  stage: string;
+  group: string;
+  lag: number;
+  partitions: PartitionStatus[];
+  members: { memberId: string; host: string; assigned: string[] }[];
+  dlqTopic: string;
+  dlqCount: number;
+  error?: string;
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show each stage’s consumer lag, assigned partitions and DLQ counts',
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean', default: false } } });
+    const env = loadEnv();
+    const naming = runnerOptionsFromEnv(env).naming;
+    const broker = kafkaBrokerFromEnv(env, loggerFromEnv({ LOG_LEVEL: 'error' }));
+    const admin = broker.admin();
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const statuses: StageStatus[] = [];
+    try {
+      for (const [name, factory] of Object.entries(stageFactories)) {
+        const stage = await factory();
+        const group = consumerGroup(naming, stage.name);
+        const dlq = deadLetterTopic(naming, stage.name);
+        const status: StageStatus = { stage: stage.name, group, lag: 0, partitions: [], members: [], dlqTopic: dlq, dlqCount: 0 };
+        try {
+          for (const topic of stage.inputs.map((t: string) => physicalTopic(naming, t)).filter((t: string) => existing.has(t))) {
+            const [ends, committed] = await Promise.all([admin.topicOffsets(topic), admin.groupOffsets(group, topic)]);
+            for (const end of ends) {
+              const at = committed.find((c) => c.partition === end.partition)?.offset ?? '-1';
+              const from = BigInt(at) < 0n ? BigInt(end.low) : BigInt(at);
+              const lag = Number(BigInt(end.high) - from);
+              status.lag += lag;
+              status.partitions.push({ topic, partition: end.partition, end: end.high, committed: at, lag });
+            }
+          }
+          status.members = (await admin.groupMembers(group)).map((m) => ({
+            memberId: m.memberId,
+            host: m.host,
+            assigned: m.assignment.map((a) => `${a.topic}:${a.partition}`),
+          }));
+          if (existing.has(dlq)) {
+            for (const p of await admin.topicOffsets(dlq)) status.dlqCount += Number(BigInt(p.high) - BigInt(p.low));
+          }
+        } catch (error) {
+          status.error = error instanceof Error ? error.message : String(error);
+        }
+        statuses.push(status);
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    if (values.json) {
+      console.log(JSON.stringify(statuses, null, 2));
+      return 0;
+    }
+    for (const s of statuses) {
+      console.log(`${s.stage.padEnd(16)} lag=${s.lag} members=${s.members.length} dlq=${s.dlqCount}${s.error ? ` error=${s.error}` : ''}`);
+      for (const p of s.partitions) console.log(`  ${p.topic}:${p.partition}  end=${p.end} committed=${p.committed} lag=${p.lag}`);
+      for (const m of s.members) console.log(`  member ${m.memberId} (${m.host}): ${m.assigned.join(' ') || '-'}`);
+    }
+    return 0;
+  },
+};

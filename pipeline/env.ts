@@ -1,0 +1,27 @@
+/** Builds the runtime's pieces from the environment settings (config/schema.ts) in one place. */
+import type { Env } from '../config/schema.js';
+import { KafkaBroker } from './broker-kafka.js';
+import { createLogger, type Logger } from './logger.js';
+import type { RunnerOptions } from './runner.js';
+
+export function loggerFromEnv(env: Pick<Env, 'LOG_LEVEL'>, name = 'eaio'): Logger {
+  return createLogger({ level: env.LOG_LEVEL, name });
+}
+
+export function kafkaBrokerFromEnv(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger): KafkaBroker {
+  return new KafkaBroker({
+    brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+    clientId: env.KAFKA_CLIENT_ID,
+    log,
+  });
+}
+
+export function runnerOptionsFromEnv(
+  env: Pick<Env, 'EAIO_TOPIC_PREFIX' | 'EAIO_TOPIC_PARTITIONS' | 'EAIO_TOPIC_REPLICATION'>,
+): RunnerOptions {
+  return {
+    naming: { prefix: env.EAIO_TOPIC_PREFIX },
+    topicPartitions: env.EAIO_TOPIC_PARTITIONS,
+    topicReplication: env.EAIO_TOPIC_REPLICATION,
+  };
+}

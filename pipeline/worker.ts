@@ -1,0 +1,133 @@
+/**
+ * A worker process: one or more stages, one shared idempotent producer, one metrics registry and
+ * HTTP server, signal handling and the optional "exit when idle" mode used by backfills and tests.
+ * Returns the exit code; the caller exits the process with it.
+ */
+import type { Logger } from 'pino';
+import type { AdminPort, Broker } from './broker.js';
+import { errorMessage } from './errors.js';
+import { type HealthServer, startHealthServer } from './health.js';
+import { createRegistry } from './metrics.js';
+import { type RunnerOptions, StageRunner } from './runner.js';
+import { deadline, installSignalHandlers } from './shutdown.js';
+import type { Stage } from './stage.js';
+
+export interface WorkerOptions {
+  // biome-ignore lint/suspicious/noExplicitAny: a worker runs stages of any record types
+  readonly stages: readonly Stage<any, any>[];
+  readonly broker: Broker;
+  readonly log: Logger;
+  readonly runner: RunnerOptions;
+  readonly http?: { readonly host: string; readonly port: number; readonly sdDir?: string };
+  /** Drain the inputs, commit and exit 0 once every input partition's committed offset reached its end. */
+  readonly exitWhenIdle?: boolean;
+  readonly idleCheckMs?: number;
+  /** Longest graceful drain before aborting with a non-zero exit. */
+  readonly drainTimeoutMs?: number;
+  /** Called once the health server listens (tests read the port). */
+  readonly onListening?: (port: number) => void;
+}
+
+export const exitCodes = { ok: 0, fatal: 1, aborted: 130 } as const;
+
+// biome-ignore lint/suspicious/noExplicitAny: see WorkerOptions.stages
+async function inputsDrained(admin: AdminPort, runner: StageRunner<any, any>): Promise<boolean> {
+  if (!runner.isQuiescent()) return false;
+  await runner.commit(true);
+  for (const topic of runner.inputTopics) {
+    const [ends, committed] = await Promise.all([admin.topicOffsets(topic), admin.groupOffsets(runner.groupId, topic)]);
+    for (const end of ends) {
+      if (BigInt(end.high) === BigInt(end.low)) continue;
+      const at = committed.find((c) => c.partition === end.partition)?.offset ?? '-1';
+      if (BigInt(at) < BigInt(end.high)) return false;
+    }
+  }
+  return true;
+}
+
+export async function runWorker(options: WorkerOptions): Promise<number> {
+  const { log } = options;
+  const registry = createRegistry();
+  const producer = options.broker.producer();
+  await producer.connect();
+  const runners = options.stages.map((stage) => new StageRunner(stage, { broker: options.broker, log, registry, producer }, options.runner));
+  let http: HealthServer | undefined;
+  if (options.http) {
+    http = await startHealthServer({
+      ...options.http,
+      registry,
+      isReady: () => runners.every((r) => r.isReady()),
+      labels: { stages: options.stages.map((s) => s.name).join(',') },
+    });
+    options.onListening?.(http.port);
+    log.info({ port: http.port }, 'metrics server listening');
+  }
+
+  let settle!: (reason: 'fatal' | 'signal' | 'idle' | 'abort') => void;
+  const outcome = new Promise<'fatal' | 'signal' | 'idle' | 'abort'>((resolve) => {
+    settle = resolve;
+  });
+  const removeSignals = installSignalHandlers({
+    onGraceful: (signal) => {
+      log.info({ signal }, 'shutdown requested, draining');
+      settle('signal');
+    },
+    onAbort: (signal) => {
+      log.warn({ signal }, 'second signal, aborting');
+      settle('abort');
+    },
+  });
+  for (const runner of runners) void runner.finished.then(() => runner.fatal && settle('fatal'));
+
+  let idleTimer: NodeJS.Timeout | undefined;
+  let admin: AdminPort | undefined;
+  try {
+    for (const runner of runners) await runner.start();
+    if (options.exitWhenIdle) {
+      const connected = options.broker.admin();
+      await connected.connect();
+      admin = connected;
+      const check = async () => {
+        try {
+          const drained = await Promise.all(runners.map((r) => inputsDrained(connected, r)));
+          if (drained.every(Boolean)) return settle('idle');
+        } catch (error) {
+          log.warn({ err: errorMessage(error) }, 'idle check failed');
+        }
+        idleTimer = setTimeout(check, options.idleCheckMs ?? 500);
+      };
+      idleTimer = setTimeout(check, options.idleCheckMs ?? 500);
+    }
+  } catch (error) {
+    log.fatal({ err: errorMessage(error) }, 'worker failed to start');
+    settle('fatal');
+  }
+
+  const reason = await outcome;
+  if (idleTimer) clearTimeout(idleTimer);
+  let code: number = reason === 'fatal' ? exitCodes.fatal : exitCodes.ok;
+  if (reason !== 'abort') {
+    const timeout = deadline(options.drainTimeoutMs ?? 30_000, 'timeout' as const);
+    const drained = Promise.all(runners.map((r) => r.stop())).then(() => 'drained' as const);
+    const abortSignal = new Promise<'abort'>((resolve) => {
+      void outcome; // the first settle won; a second signal is caught by a fresh handler
+      const remove = installSignalHandlers({ onGraceful: () => resolve('abort'), onAbort: () => resolve('abort') });
+      void drained.finally(remove);
+    });
+    const ended = await Promise.race([drained, timeout.promise, abortSignal]);
+    timeout.clear();
+    if (ended !== 'drained') {
+      log.error({ ended }, 'drain did not finish, aborting');
+      code = exitCodes.aborted;
+    }
+  } else {
+    code = exitCodes.aborted;
+  }
+  removeSignals();
+  if (runners.some((r) => r.fatal)) code = exitCodes.fatal;
+  await admin?.disconnect().catch(() => undefined);
+  if (code !== exitCodes.aborted) await producer.disconnect().catch(() => undefined);
+  await http?.close();
+  log.info({ code, reason }, 'worker exiting');
+  return code;
+}
