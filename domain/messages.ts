@@ -100,9 +100,32 @@ export const WeatherObservationSchema = z
   });
 export type WeatherObservation = z.infer<typeof WeatherObservationSchema>;
 
+export const EnrichedReadingSchema = ValidatedReadingSchema.extend({
+  air_temperature: measurement('Air temperature at the site, °C'),
+  cloud_coverage: measurement('Cloud cover, oktas (0–8)'),
+  dew_temperature: measurement('Dew-point temperature, °C'),
+  precip_depth_1h: measurement('Precipitation depth over 1 h, mm (-1 = trace)'),
+  sea_level_pressure: measurement('Sea-level pressure, hPa'),
+  wind_direction: measurement('Wind direction, degrees (0–360; 0 with speed 0 = calm)'),
+  wind_speed: measurement('Wind speed, m/s'),
+  weather_time: z.iso
+    .datetime()
+    .nullable()
+    .describe('Hour of the joined observation (at or before `time`, within the tolerance), ISO-8601 UTC; null when none matched.'),
+  weather_missing: z
+    .boolean()
+    .describe('True when no observation matched within the tolerance, even after the bounded wait; the weather fields are then null.'),
+}).meta({
+  title: 'EnrichedReading v1',
+  description:
+    "A validated reading joined as-of with its site's weather (latest observation at or before its hour). Topic `readings.enriched.v1`, key = meter_id.",
+});
+export type EnrichedReading = z.infer<typeof EnrichedReadingSchema>;
+
 /** Every message schema with the file its JSON Schema is generated into. */
 export const MESSAGE_SCHEMAS = {
   'raw-reading.v1.json': RawReadingSchema,
   'validated-reading.v1.json': ValidatedReadingSchema,
   'weather-observation.v1.json': WeatherObservationSchema,
+  'enriched-reading.v1.json': EnrichedReadingSchema,
 } as const;
