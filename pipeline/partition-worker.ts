@@ -11,10 +11,18 @@ import type { PipelineMetrics } from './metrics.js';
 import type { Envelope, RawRecord, Stage, StageContext, StageResult } from './stage.js';
 import { physicalTopic, type TopicNaming } from './topics.js';
 
-export type ChunkOutcome =
-  | { readonly kind: 'done'; readonly sent: number; readonly deadLettered: number; readonly skipped: number }
-  | { readonly kind: 'retry'; readonly error: unknown }
-  | { readonly kind: 'fatal'; readonly error: unknown };
+/** A processed chunk whose outputs and dead letters are ready to be produced. */
+export interface PreparedChunk {
+  readonly kind: 'ready';
+  readonly records: readonly RawRecord[];
+  readonly outgoing: readonly ProduceRecord[];
+  readonly sent: number;
+  readonly deadCodes: ReadonlyMap<string, number>;
+  readonly skipReasons: ReadonlyMap<string, number>;
+  readonly eventTimes: readonly number[];
+}
+
+export type ChunkFailure = { readonly kind: 'retry'; readonly error: unknown } | { readonly kind: 'fatal'; readonly error: unknown };
 
 export interface ChunkEnv<In, Out> {
   readonly stage: Stage<In, Out>;
@@ -92,11 +100,15 @@ function toOutputRecords<In, Out>(env: ChunkEnv<In, Out>, result: StageResult<Ou
   }));
 }
 
-export async function processChunk<In, Out>(
+/**
+ * Decodes and processes one chunk and builds what it must produce; nothing is sent yet, so the
+ * runner can send the chunks of one fetched batch together (one acknowledged request per batch).
+ */
+export async function prepareChunk<In, Out>(
   env: ChunkEnv<In, Out>,
   records: readonly RawRecord[],
   attempts: number,
-): Promise<ChunkOutcome> {
+): Promise<PreparedChunk | ChunkFailure> {
   const stage = env.stage.name;
   const slots: Slot<In>[] = records.map((raw) => ({ raw }));
   for (const slot of slots) {
@@ -128,14 +140,16 @@ export async function processChunk<In, Out>(
   const outgoing: ProduceRecord[] = [];
   const deadCodes = new Map<string, number>();
   const skipReasons = new Map<string, number>();
+  const eventTimes: number[] = [];
   let sent = 0;
   try {
     for (const slot of slots) {
       const result = slot.result as StageResult<Out>;
+      if (slot.envelope?.eventTime !== undefined) eventTimes.push(slot.envelope.eventTime);
       if (result.kind === 'ok') {
         const outputs = toOutputRecords(env, result);
         sent += outputs.length;
-        outgoing.push(...outputs);
+        for (const output of outputs) outgoing.push(output);
       } else if (result.kind === 'skip') {
         skipReasons.set(result.reason, (skipReasons.get(result.reason) ?? 0) + 1);
       } else if (result.kind === 'dead_letter') {
@@ -150,7 +164,13 @@ export async function processChunk<In, Out>(
   } catch (error) {
     return { kind: 'fatal', error };
   }
+  return { kind: 'ready', records, outgoing, sent, deadCodes, skipReasons, eventTimes };
+}
 
+/** Produces the prepared chunks in one request and waits for the broker's acknowledgement. */
+export async function deliverChunks<In, Out>(env: ChunkEnv<In, Out>, chunks: readonly PreparedChunk[]): Promise<ChunkFailure | undefined> {
+  const stage = env.stage.name;
+  const outgoing = chunks.length === 1 ? (chunks[0] as PreparedChunk).outgoing : chunks.flatMap((c) => c.outgoing);
   if (outgoing.length > 0) {
     try {
       await env.producer.send(outgoing);
@@ -159,27 +179,23 @@ export async function processChunk<In, Out>(
       return classify(env.stage, error) === 'retry' ? { kind: 'retry', error } : { kind: 'fatal', error };
     }
   }
-
-  env.metrics.sent.inc({ stage }, sent);
-  let deadLettered = 0;
-  for (const [code, count] of deadCodes) {
-    env.metrics.deadLettered.inc({ stage, code }, count);
-    deadLettered += count;
-  }
-  let skipped = 0;
-  for (const [reason, count] of skipReasons) {
-    env.metrics.skipped.inc({ stage, reason }, count);
-    skipped += count;
-  }
-  if (deadLettered > 0) {
-    env.log.warn(
-      { topic: records[0]?.topic, partition: records[0]?.partition, records: records.length, deadLettered, codes: Object.fromEntries(deadCodes) },
-      'records dead-lettered',
-    );
-  }
   const now = Date.now();
-  for (const slot of slots) {
-    if (slot.envelope?.eventTime !== undefined) env.metrics.eventLag.observe({ stage }, Math.max(0, now - slot.envelope.eventTime) / 1000);
+  for (const chunk of chunks) {
+    env.metrics.sent.inc({ stage }, chunk.sent);
+    let deadLettered = 0;
+    for (const [code, count] of chunk.deadCodes) {
+      env.metrics.deadLettered.inc({ stage, code }, count);
+      deadLettered += count;
+    }
+    for (const [reason, count] of chunk.skipReasons) env.metrics.skipped.inc({ stage, reason }, count);
+    if (deadLettered > 0) {
+      const first = chunk.records[0];
+      env.log.warn(
+        { topic: first?.topic, partition: first?.partition, records: chunk.records.length, deadLettered, codes: Object.fromEntries(chunk.deadCodes) },
+        'records dead-lettered',
+      );
+    }
+    for (const eventTime of chunk.eventTimes) env.metrics.eventLag.observe({ stage }, Math.max(0, now - eventTime) / 1000);
   }
-  return { kind: 'done', sent, deadLettered, skipped };
+  return undefined;
 }

@@ -9,7 +9,7 @@ import { type DlqGuardLimits, DlqGuard, defaultDlqGuardLimits } from './dlq.js';
 import { errorMessage, FatalError } from './errors.js';
 import { PipelineMetrics } from './metrics.js';
 import { OffsetTracker } from './offsets.js';
-import { type ChunkEnv, processChunk } from './partition-worker.js';
+import { type ChunkEnv, type ChunkFailure, deliverChunks, type PreparedChunk, prepareChunk } from './partition-worker.js';
 import { backoffDelayMs, defaultRetryPolicy, RetryBudget, type RetryPolicy } from './retry.js';
 import type { RawRecord, Stage, StageContext, StoredOffset, TopicPartition } from './stage.js';
 import { consumerGroup, deadLetterTopic, physicalTopic, type TopicNaming, type TopicSpec } from './topics.js';
@@ -276,24 +276,41 @@ export class StageRunner<In, Out> {
       Math.max(0, Number(BigInt(batch.highWatermark) - BigInt(last.offset) - 1n)),
     );
     const max = Math.max(1, this.stage.batch.maxRecords);
+    const startedAt = performance.now();
+    const prepared: PreparedChunk[] = [];
+    let failure: ChunkFailure | undefined;
     for (let start = 0; start < batch.records.length; start += max) {
-      if (this.fatalError || this.status !== 'running' || batch.isStale() || this.partitions.get(tpKey(state.tp)) !== state) return;
+      if (this.fatalError || this.status !== 'running' || batch.isStale() || this.partitions.get(tpKey(state.tp)) !== state) break;
       const chunk = batch.records.slice(start, start + max);
-      const offsets = chunk.map((r) => BigInt(r.offset));
-      state.tracker.track(offsets);
+      state.tracker.track(chunk.map((r) => BigInt(r.offset)));
       if (state.budget.attempts === 0) this.metrics.received.inc({ stage: stageName }, chunk.length);
-      const startedAt = performance.now();
-      const outcome = await processChunk(this.env, chunk, state.budget.attempts);
-      if (outcome.kind === 'fatal') return this.failFatal(outcome.error);
-      if (outcome.kind === 'retry') return this.scheduleRetry(state, outcome.error, chunk.length);
-      state.budget.reset();
-      state.tracker.finish(offsets);
-      batch.resolveOffset((chunk[chunk.length - 1] as RawRecord).offset);
-      this.metrics.batchSize.observe({ stage: stageName }, chunk.length);
-      this.metrics.batchDuration.observe({ stage: stageName }, (performance.now() - startedAt) / 1000);
+      const outcome = await prepareChunk(this.env, chunk, state.budget.attempts);
+      if (outcome.kind !== 'ready') {
+        failure = outcome;
+        break;
+      }
+      prepared.push(outcome);
       if (start + max < batch.records.length) await batch.heartbeat();
     }
-    await this.commit(false);
+    // Chunks before a failing one are still delivered, so a retry restarts exactly at the failure.
+    if (prepared.length > 0) {
+      const delivery = await deliverChunks(this.env, prepared);
+      if (delivery) failure = delivery;
+      else {
+        for (const chunk of prepared) {
+          state.tracker.finish(chunk.records.map((r) => BigInt(r.offset)));
+          this.metrics.batchSize.observe({ stage: stageName }, chunk.records.length);
+        }
+        const lastDone = prepared[prepared.length - 1]?.records.at(-1) as RawRecord;
+        batch.resolveOffset(lastDone.offset);
+        this.metrics.batchDuration.observe({ stage: stageName }, (performance.now() - startedAt) / 1000);
+      }
+    }
+    if (failure?.kind === 'fatal') return this.failFatal(failure.error);
+    if (failure?.kind === 'retry') return this.scheduleRetry(state, failure.error, batch.records.length);
+    if (prepared.length > 0) state.budget.reset();
+    // Not awaited: commits are serialised on their own chain and must not slow the partition.
+    void this.commit(false);
   }
 
   /** Transient failure: pause the partition and resume it after a jittered backoff. */
