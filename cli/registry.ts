@@ -8,6 +8,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   config: async () => (await import('./commands/config.js')).configCommand,
   services: async () => (await import('./commands/services.js')).servicesCommand,
   import: async () => (await import('./commands/import.js')).importCommand,
+  replay: async () => (await import('./commands/replay.js')).replayCommand,
   migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   run: async () => (await import('./commands/run.js')).runCommand,
