@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { ConfigError } from '../../config/load.js';
+
+/** Settings of the enrich_weather stage, read from its own environment variables. */
+const schema = z.object({
+  EAIO_WEATHER_TOLERANCE_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(48)
+    .default(3)
+    .describe('A reading joins the latest observation at or before its hour that is at most this many hours older.'),
+  // Capped well below the consumer session timeout (10 s): a kafkajs batch handler cannot heartbeat while it waits.
+  EAIO_WEATHER_MAX_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(5_000)
+    .default(2_000)
+    .describe(
+      'Longest time one batch of readings waits for weather that has not arrived; then it passes with weather_missing.',
+    ),
+  EAIO_WEATHER_CACHE_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 90)
+    .default(72)
+    .describe(
+      'Hours of observations kept in memory per site, behind its newest one (older ones come from weather_observations).',
+    ),
+  EAIO_ENRICH_BATCH_RECORDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(500)
+    .describe('Most records per process call.'),
+  EAIO_ENRICH_DB_POOL: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('PostgreSQL connections of the stage.'),
+});
+
+export interface EnrichWeatherConfig {
+  readonly toleranceMs: number;
+  readonly maxWaitMs: number;
+  readonly cacheRetentionMs: number;
+  readonly maxRecords: number;
+  readonly dbPool: number;
+}
+
+const HOUR_MS = 3_600_000;
+
+export function loadEnrichWeatherConfig(source: NodeJS.ProcessEnv = process.env): EnrichWeatherConfig {
+  const relevant = Object.fromEntries(
+    Object.keys(schema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
+  );
+  const parsed = schema.safeParse(relevant);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const env = parsed.data;
+  return {
+    toleranceMs: env.EAIO_WEATHER_TOLERANCE_HOURS * HOUR_MS,
+    maxWaitMs: env.EAIO_WEATHER_MAX_WAIT_MS,
+    cacheRetentionMs: env.EAIO_WEATHER_CACHE_HOURS * HOUR_MS,
+    maxRecords: env.EAIO_ENRICH_BATCH_RECORDS,
+    dbPool: env.EAIO_ENRICH_DB_POOL,
+  };
+}

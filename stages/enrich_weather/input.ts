@@ -1,0 +1,50 @@
+/**
+ * The stage reads two topics with different payloads. The runner hands `process` physical topic
+ * names (`${prefix}.weather.raw.v1`), so the codec recognises a topic by its logical suffix and
+ * decodes the payload that topic carries.
+ */
+import {
+  type ValidatedReading,
+  ValidatedReadingSchema,
+  type WeatherObservation,
+  WeatherObservationSchema,
+} from '../../domain/messages.js';
+import { TOPICS } from '../../domain/topics.js';
+import { type Codec, jsonCodec } from '../../pipeline/index.js';
+
+export type EnrichInput =
+  | { readonly kind: 'weather'; readonly observation: WeatherObservation }
+  | { readonly kind: 'reading'; readonly reading: ValidatedReading };
+
+export const enrichInputTopics = [TOPICS.weatherRaw, TOPICS.readingsValidated] as const;
+
+/** True when `physical` is `logical` with or without an environment prefix. */
+export function isTopic(physical: string, logical: string): boolean {
+  return physical === logical || physical.endsWith(`.${logical}`);
+}
+
+const weatherCodec = jsonCodec(
+  (v) => WeatherObservationSchema.parse(v),
+  (o) => Date.parse(o.time),
+);
+const readingCodec = jsonCodec(
+  (v) => ValidatedReadingSchema.parse(v),
+  (r) => Date.parse(r.time),
+);
+
+export const enrichInputCodec: Codec<EnrichInput> = {
+  decode(raw) {
+    if (isTopic(raw.topic, TOPICS.weatherRaw)) {
+      const decoded = weatherCodec.decode(raw);
+      return decoded.ok ? { ...decoded, value: { kind: 'weather', observation: decoded.value } } : decoded;
+    }
+    if (isTopic(raw.topic, TOPICS.readingsValidated)) {
+      const decoded = readingCodec.decode(raw);
+      return decoded.ok ? { ...decoded, value: { kind: 'reading', reading: decoded.value } } : decoded;
+    }
+    return { ok: false, code: 'unexpected_topic', message: `enrich_weather does not read ${raw.topic}` };
+  },
+  encode(value) {
+    return value.kind === 'weather' ? weatherCodec.encode(value.observation) : readingCodec.encode(value.reading);
+  },
+};

@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import { pgArrayLiteral } from './pg-array.js';
+
+describe('pgArrayLiteral', () => {
+  it('quotes every element, escapes quotes and backslashes, and keeps NULLs', () => {
+    expect(pgArrayLiteral(['a,b', 'say "hi"', 'back\\slash', null, undefined])).toBe(
+      '{"a,b","say \\"hi\\"","back\\\\slash",NULL,NULL}',
+    );
+  });
+
+  it('renders numbers and booleans as PostgreSQL parses them', () => {
+    expect(pgArrayLiteral([1.5, -2, 1e21, true, false])).toBe('{"1.5","-2","1e+21","true","false"}');
+    expect(pgArrayLiteral([])).toBe('{}');
+  });
+});
