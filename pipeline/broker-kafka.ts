@@ -30,6 +30,8 @@ export interface KafkaBrokerOptions {
   readonly partitionsConsumedConcurrently?: number;
   readonly sessionTimeoutMs?: number;
   readonly maxBytesPerPartition?: number;
+  /** Longest a fetch waits for data; short so a resumed (retrying) partition is fetched soon. */
+  readonly maxWaitTimeMs?: number;
 }
 
 /** kafkajs errors worth retrying: its own `retriable` flag plus connection-level failures. */
@@ -201,6 +203,8 @@ class KafkaConsumer implements ConsumerPort {
   private assigned: TopicPartition[] = [];
   /** Assignment hooks run in order, and batches wait for them (kafkajs does not await listeners). */
   private assignment: Promise<void> = Promise.resolve();
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopping = false;
 
   constructor(
     kafka: KafkaClient,
@@ -213,6 +217,7 @@ class KafkaConsumer implements ConsumerPort {
       sessionTimeout: options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: 1_000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
       // A crash goes to the runner, which stops the worker instead of kafkajs restarting silently.
       retry: { retries: 8, restartOnFailure: async () => false },
     });
@@ -253,7 +258,8 @@ class KafkaConsumer implements ConsumerPort {
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 64,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
         await this.assignment;
-        await handlers.onBatch({
+        if (this.stopping) return;
+        const handled = handlers.onBatch({
           topic: batch.topic,
           partition: batch.partition,
           highWatermark: batch.highWatermark,
@@ -262,6 +268,12 @@ class KafkaConsumer implements ConsumerPort {
           heartbeat,
           isStale,
         });
+        this.inFlight.add(handled);
+        try {
+          await handled;
+        } finally {
+          this.inFlight.delete(handled);
+        }
       },
     });
   }
@@ -282,8 +294,18 @@ class KafkaConsumer implements ConsumerPort {
     await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
   }
 
-  stop(): Promise<void> {
-    return this.consumer.stop();
+  /**
+   * kafkajs's stop() leaves the group right after its last batch, after which commits fail. So:
+   * pause everything (no new fetches), wait for our in-flight handlers, commit, then stop.
+   */
+  async stop(beforeLeave?: () => Promise<void>): Promise<void> {
+    this.stopping = true;
+    const byTopic = new Map<string, number[]>();
+    for (const tp of this.assigned) byTopic.set(tp.topic, [...(byTopic.get(tp.topic) ?? []), tp.partition]);
+    if (byTopic.size > 0) this.consumer.pause([...byTopic].map(([topic, partitions]) => ({ topic, partitions })));
+    await Promise.allSettled([...this.inFlight]);
+    await beforeLeave?.();
+    await this.consumer.stop();
   }
 
   disconnect(): Promise<void> {

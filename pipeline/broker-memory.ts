@@ -299,11 +299,12 @@ export class MemoryConsumer implements ConsumerPort {
     for (const offset of offsets) group.committed.set(tpKey(offset), BigInt(offset.offset));
   }
 
-  async stop(): Promise<void> {
+  async stop(beforeLeave?: () => Promise<void>): Promise<void> {
     if (!this.running) return;
     this.running = false;
     this.broker.changed.notify();
     await Promise.all(this.loops.values());
+    await beforeLeave?.();
   }
 
   async disconnect(): Promise<void> {

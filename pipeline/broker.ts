@@ -46,8 +46,12 @@ export interface ConsumerPort {
   seek(offset: StoredOffset): void;
   /** Stores `offset` (the next offset to read) as the group's position. */
   commit(offsets: readonly StoredOffset[]): Promise<void>;
-  /** Stops fetching and waits for in-flight batch handlers to return. */
-  stop(): Promise<void>;
+  /**
+   * Stops fetching, waits for in-flight batch handlers to return, calls `beforeLeave` (the
+   * runner's final commit: it must happen while this member still belongs to the group) and
+   * leaves the group.
+   */
+  stop(beforeLeave?: () => Promise<void>): Promise<void>;
   disconnect(): Promise<void>;
 }
 

@@ -167,12 +167,11 @@ export class StageRunner<In, Out> {
     this.status = 'stopping';
     for (const state of this.partitions.values()) this.clearPause(state);
     try {
-      await this.consumer.stop();
+      await this.consumer.stop(() => this.commit(true));
     } catch (error) {
       this.log.error({ err: errorMessage(error) }, 'consumer stop failed');
     }
     this.abort.abort();
-    await this.commit(true);
     await this.consumer.disconnect().catch(() => undefined);
     if (this.ownsProducer) await this.producer.disconnect().catch(() => undefined);
     await this.stage.close?.().catch((error: unknown) => {
