@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { ConfigError } from '../../config/load.js';
+import { TOPICS } from '../../domain/topics.js';
+
+/** Settings of the write_hypertable stage, read from its own environment variables. */
+const schema = z.object({
+  EAIO_WRITER_INPUT_TOPIC: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]+$/, 'a logical topic name, e.g. readings.scored.v1')
+    .default(TOPICS.readingsEnriched)
+    .describe(
+      'Logical topic the writer stores (readings.enriched.v1 now; readings.scored.v1 once score_anomaly runs).',
+    ),
+  EAIO_WRITER_BATCH_RECORDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20_000)
+    .default(2_000)
+    .describe('Most readings per transaction.'),
+  EAIO_WRITER_DB_POOL: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('PostgreSQL connections of the stage.'),
+});
+
+export interface WriteHypertableConfig {
+  readonly inputTopic: string;
+  readonly maxRecords: number;
+  readonly dbPool: number;
+}
+
+export function loadWriteHypertableConfig(source: NodeJS.ProcessEnv = process.env): WriteHypertableConfig {
+  const relevant = Object.fromEntries(
+    Object.keys(schema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
+  );
+  const parsed = schema.safeParse(relevant);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  const env = parsed.data;
+  return {
+    inputTopic: env.EAIO_WRITER_INPUT_TOPIC,
+    maxRecords: env.EAIO_WRITER_BATCH_RECORDS,
+    dbPool: env.EAIO_WRITER_DB_POOL,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * write_hypertable: the sink of the readings pipeline. Stores each batch of readings in
+ * `meter_readings` together with the consumed offsets in one transaction, and resumes from those
+ * offsets on assignment (`loadStoredOffsets`), so at-least-once delivery becomes an exactly-once
+ * effect on the table. PostgreSQL errors: connection/serialization/resource → retry the batch;
+ * data/constraint → the runner re-runs record by record and this stage dead-letters the offender
+ * alone; undefined table/column and other schema errors → fatal.
+ */
+import type { Sql } from 'postgres';
+import { loadEnv } from '../../config/load.js';
+import { consumerGroup, deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
+import { createPgClient } from '../shared/pg-client.js';
+import { pgRunnerDisposition } from '../shared/pg-disposition.js';
+import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
+import { loadWriteHypertableConfig, type WriteHypertableConfig } from './config.js';
+import {
+  latestPerMeterHour,
+  nextOffsets,
+  toMeterReadingRow,
+  type WritableReading,
+  WritableReadingSchema,
+} from './rows.js';
+import { HypertableWriter, type WriterHooks } from './writer.js';
+
+export const WRITE_HYPERTABLE = 'write_hypertable';
+
+export interface WriteHypertableDeps {
+  /** A pool owned by the caller; without it the stage opens one on DATABASE_URL and closes it itself. */
+  readonly sql?: Sql;
+  readonly config?: Partial<WriteHypertableConfig>;
+  /** Key of the offsets in `stage_offsets`; defaults to the stage's consumer group (`${EAIO_TOPIC_PREFIX}.stage.write_hypertable`). */
+  readonly offsetsGroup?: string;
+  readonly hooks?: WriterHooks;
+}
+
+export const writableReadingCodec = jsonCodec<WritableReading>(
+  (v) => WritableReadingSchema.parse(v),
+  (r) => Date.parse(r.time),
+);
+
+export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stage<WritableReading> {
+  const config: WriteHypertableConfig = { ...loadWriteHypertableConfig(), ...deps.config };
+  const ownsSql = deps.sql === undefined;
+  const sql =
+    deps.sql ??
+    createPgClient(loadEnv().DATABASE_URL, { max: config.dbPool, applicationName: 'eaio-write_hypertable' });
+  const group = deps.offsetsGroup ?? consumerGroup({ prefix: loadEnv().EAIO_TOPIC_PREFIX }, WRITE_HYPERTABLE);
+  const writer = new HypertableWriter(sql, group, deps.hooks);
+
+  return {
+    name: WRITE_HYPERTABLE,
+    inputs: [config.inputTopic],
+    input: writableReadingCodec,
+    batch: { maxRecords: config.maxRecords },
+    classifyError: pgRunnerDisposition,
+
+    async process(batch) {
+      const rows = latestPerMeterHour(batch.map((e) => toMeterReadingRow(e.value)));
+      try {
+        await writer.write(rows, nextOffsets(batch));
+      } catch (error) {
+        // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.
+        // Its offset is not stored here: the dead letter is not acknowledged yet; the next good
+        // record's transaction moves the stored offset past it.
+        if (batch.length === 1 && classifyPgError(error) === 'dead_letter') {
+          return [deadLetter(pgDeadLetterCode(error), error as Error)];
+        }
+        throw error;
+      }
+      return batch.map(() => ok());
+    },
+
+    loadStoredOffsets: (partitions) => writer.storedOffsets(partitions),
+
+    async close() {
+      if (ownsSql) await sql.end({ timeout: 5 });
+    },
+  };
+}

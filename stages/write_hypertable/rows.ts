@@ -1,0 +1,95 @@
+/** Pure parts of write_hypertable: payload → row, duplicates within a batch, offsets to store. */
+import { z } from 'zod';
+import { EnrichedReadingSchema } from '../../domain/messages.js';
+import type { Envelope, StoredOffset } from '../../pipeline/index.js';
+
+/**
+ * What the writer accepts: an EnrichedReading, optionally scored. score_anomaly will later sit
+ * between enrich_weather and the writer and add these two fields; the writer stores either.
+ */
+export const WritableReadingSchema = EnrichedReadingSchema.extend({
+  anomaly_score: z.number().nullable().optional(),
+  is_anomaly: z.boolean().nullable().optional(),
+});
+export type WritableReading = z.infer<typeof WritableReadingSchema>;
+
+/** Columns of `meter_readings` the writer sets, in statement order. */
+export const ROW_COLUMNS = [
+  'time',
+  'meter_id',
+  'building_id',
+  'site_id',
+  'meter_type',
+  'value',
+  'unit',
+  'quality_code',
+  'is_estimated',
+  'anomaly_score',
+  'is_anomaly',
+  'air_temperature',
+  'cloud_coverage',
+  'dew_temperature',
+  'precip_depth_1h',
+  'sea_level_pressure',
+  'wind_direction',
+  'wind_speed',
+  'source',
+] as const;
+
+export type RowColumn = (typeof ROW_COLUMNS)[number];
+export type MeterReadingRow = { readonly [C in RowColumn]: string | number | boolean | null };
+
+export function toMeterReadingRow(r: WritableReading): MeterReadingRow {
+  return {
+    time: r.time,
+    meter_id: r.meter_id,
+    building_id: r.building_id,
+    site_id: r.site_id,
+    meter_type: r.meter_type,
+    value: r.value,
+    unit: r.unit,
+    quality_code: r.quality_code,
+    is_estimated: r.is_estimated,
+    anomaly_score: r.anomaly_score ?? null,
+    is_anomaly: r.is_anomaly ?? null,
+    air_temperature: r.air_temperature,
+    cloud_coverage: r.cloud_coverage,
+    dew_temperature: r.dew_temperature,
+    precip_depth_1h: r.precip_depth_1h,
+    sea_level_pressure: r.sea_level_pressure,
+    wind_direction: r.wind_direction,
+    wind_speed: r.wind_speed,
+    source: r.source,
+  };
+}
+
+/**
+ * One row per (meter, hour), the one read last: a single INSERT ... ON CONFLICT cannot update the
+ * same row twice, and the later record is the newer version (a re-sent correction).
+ */
+export function latestPerMeterHour(rows: readonly MeterReadingRow[]): MeterReadingRow[] {
+  const byKey = new Map<string, MeterReadingRow>();
+  for (const row of rows) byKey.set(`${row.meter_id}\u0000${Date.parse(String(row.time))}`, row);
+  return [...byKey.values()];
+}
+
+/** Per topic and partition, the offset to resume from: the highest offset of the batch + 1. */
+export function nextOffsets(batch: readonly Pick<Envelope<unknown>, 'raw'>[]): StoredOffset[] {
+  const highest = new Map<string, { topic: string; partition: number; offset: bigint }>();
+  for (const { raw } of batch) {
+    const key = `${raw.topic}\u0000${raw.partition}`;
+    const offset = BigInt(raw.offset);
+    const current = highest.get(key);
+    if (!current || offset > current.offset) highest.set(key, { topic: raw.topic, partition: raw.partition, offset });
+  }
+  return [...highest.values()].map((h) => ({
+    topic: h.topic,
+    partition: h.partition,
+    offset: (h.offset + 1n).toString(),
+  }));
+}
+
+/** The UTC months the rows fall in, as `YYYY-MM`, ascending: the monthly partitions they need. */
+export function monthsOf(rows: readonly Pick<MeterReadingRow, 'time'>[]): string[] {
+  return [...new Set(rows.map((r) => new Date(String(r.time)).toISOString().slice(0, 7)))].sort();
+}

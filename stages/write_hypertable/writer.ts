@@ -1,0 +1,136 @@
+/**
+ * The PostgreSQL side of write_hypertable: one transaction per batch holds the rows (an
+ * idempotent upsert on (meter_id, time)) and the consumed offsets, so a crash anywhere leaves
+ * either both or neither; the stage resumes from the stored offsets, and the table holds every
+ * reading exactly once.
+ */
+import type { Sql, TransactionSql } from 'postgres';
+import type { StoredOffset, TopicPartition } from '../../pipeline/index.js';
+import { TransientError } from '../../pipeline/index.js';
+import { pgArrayLiteral } from '../shared/pg-array.js';
+import { sqlState } from '../shared/pg-errors.js';
+import { type MeterReadingRow, monthsOf, ROW_COLUMNS, type RowColumn } from './rows.js';
+
+const COLUMN_TYPES: Readonly<Record<RowColumn, string>> = {
+  time: 'timestamptz',
+  meter_id: 'text',
+  building_id: 'text',
+  site_id: 'text',
+  meter_type: 'meter_type',
+  value: 'float8',
+  unit: 'text',
+  quality_code: 'text',
+  is_estimated: 'bool',
+  anomaly_score: 'real',
+  is_anomaly: 'bool',
+  air_temperature: 'real',
+  cloud_coverage: 'real',
+  dew_temperature: 'real',
+  precip_depth_1h: 'real',
+  sea_level_pressure: 'real',
+  wind_direction: 'real',
+  wind_speed: 'real',
+  source: 'text',
+};
+
+const updated = ROW_COLUMNS.filter((c) => c !== 'meter_id' && c !== 'time');
+
+/**
+ * Rows as one array parameter per column, unnested on the server: one statement and one round
+ * trip per batch whatever its size. An unchanged row is not rewritten (replays cost no WAL).
+ */
+const UPSERT_ROWS = `
+  INSERT INTO meter_readings (${ROW_COLUMNS.join(', ')})
+  SELECT * FROM unnest(${ROW_COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')})
+  ON CONFLICT (meter_id, time) DO UPDATE SET
+    ${updated.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, ingested_at = now()
+  WHERE (${updated.map((c) => `meter_readings.${c}`).join(', ')}) IS DISTINCT FROM (${updated.map((c) => `EXCLUDED.${c}`).join(', ')})`;
+
+/** Offsets only move forward: a late, smaller batch (one-by-one isolation) must not move them back. */
+const UPSERT_OFFSETS = `
+  INSERT INTO stage_offsets (consumer_group, topic, partition, next_offset)
+  SELECT $1, topic, partition, next_offset FROM unnest($2::text[], $3::integer[], $4::bigint[]) AS o(topic, partition, next_offset)
+  ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
+    next_offset = GREATEST(stage_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`;
+
+/** A row for a month without partition (created meanwhile by nobody, or dropped by retention). */
+export function isMissingPartition(error: unknown): boolean {
+  return sqlState(error) === '23514' && /no partition of relation/.test((error as Error).message);
+}
+
+export interface WriterHooks {
+  /** Fault injection for tests: runs inside the transaction after the rows, before the offsets. */
+  readonly afterRows?: (tx: TransactionSql) => Promise<void>;
+}
+
+export class HypertableWriter {
+  /** Months whose partition is known to exist (`YYYY-MM`), so most batches skip the check. */
+  private readonly readyMonths = new Set<string>();
+
+  constructor(
+    private readonly sql: Sql,
+    /** Key of this writer's offsets in `stage_offsets` (its consumer group). */
+    readonly group: string,
+    private readonly hooks: WriterHooks = {},
+  ) {}
+
+  async write(rows: readonly MeterReadingRow[], offsets: readonly StoredOffset[]): Promise<void> {
+    await this.ensurePartitions(rows);
+    try {
+      await this.sql.begin(async (tx) => {
+        if (rows.length > 0)
+          await tx.unsafe(
+            UPSERT_ROWS,
+            ROW_COLUMNS.map((c) => pgArrayLiteral(rows.map((r) => r[c]))),
+          );
+        await this.hooks.afterRows?.(tx);
+        await this.upsertOffsets(tx, offsets);
+      });
+    } catch (error) {
+      if (!isMissingPartition(error)) throw error;
+      // The month cache was wrong (a partition was dropped): forget it and let the retry create it.
+      this.readyMonths.clear();
+      throw new TransientError('meter_readings partition missing; retrying after creating it', 'partition_missing', {
+        cause: error,
+      });
+    }
+  }
+
+  async storedOffsets(partitions: readonly TopicPartition[]): Promise<StoredOffset[]> {
+    if (partitions.length === 0) return [];
+    const topics = pgArrayLiteral([...new Set(partitions.map((p) => p.topic))]);
+    const rows = await this.sql.unsafe<{ topic: string; partition: number; next_offset: string }[]>(
+      'SELECT topic, partition, next_offset::text AS next_offset FROM stage_offsets WHERE consumer_group = $1 AND topic = ANY($2::text[])',
+      [this.group, topics],
+    );
+    const wanted = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
+    return rows
+      .filter((r) => wanted.has(`${r.topic}\u0000${r.partition}`))
+      .map((r) => ({ topic: r.topic, partition: r.partition, offset: r.next_offset }));
+  }
+
+  /**
+   * Without TimescaleDB, meter_readings has one partition per month and no default partition.
+   * Created outside the batch transaction (eaio_ensure_partitions serialises concurrent callers
+   * with an advisory lock and is a no-op on TimescaleDB), so the batch never holds that lock.
+   */
+  private async ensurePartitions(rows: readonly MeterReadingRow[]): Promise<void> {
+    const missing = monthsOf(rows).filter((m) => !this.readyMonths.has(m));
+    const first = missing[0];
+    const last = missing[missing.length - 1];
+    if (first === undefined || last === undefined) return;
+    await this
+      .sql`SELECT eaio_ensure_partitions(${`${first}-01T00:00:00Z`}::timestamptz, ${`${last}-01T00:00:00Z`}::timestamptz)`;
+    for (const month of missing) this.readyMonths.add(month);
+  }
+
+  private async upsertOffsets(tx: TransactionSql, offsets: readonly StoredOffset[]): Promise<void> {
+    if (offsets.length === 0) return;
+    await tx.unsafe(UPSERT_OFFSETS, [
+      this.group,
+      pgArrayLiteral(offsets.map((o) => o.topic)),
+      pgArrayLiteral(offsets.map((o) => o.partition)),
+      pgArrayLiteral(offsets.map((o) => o.offset)),
+    ]);
+  }
+}
