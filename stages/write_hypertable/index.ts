@@ -38,7 +38,12 @@ export const writableReadingCodec = jsonCodec<WritableReading>(
   (r) => Date.parse(r.time),
 );
 
-export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stage<WritableReading> {
+/**
+ * A sink: no output. Typed `Stage<WritableReading, unknown>` rather than the contract's default
+ * `never` because `Stage<X, never>` is not assignable to the registry's `Stage<any, any>`
+ * (`OutputSpec<never>.key` rejects `any`).
+ */
+export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stage<WritableReading, unknown> {
   const config: WriteHypertableConfig = { ...loadWriteHypertableConfig(), ...deps.config };
   const ownsSql = deps.sql === undefined;
   const sql =
