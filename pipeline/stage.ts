@@ -45,7 +45,8 @@ export interface OutputSpec<Out> {
   /** Logical topic name, before the prefix is applied (e.g. `readings.validated.v1`). */
   readonly topic: string;
   readonly codec: Codec<Out>;
-  readonly key: (value: Out) => string;
+  /** Method syntax on purpose: keeps `Stage<In, never>` (sinks) assignable to `Stage<any, any>`. */
+  key(value: Out): string;
 }
 
 export interface BatchPolicy {
