@@ -18,7 +18,9 @@ export interface CliProducer extends ProducerPort {
 export function createCliProducer(env: Env, clientSuffix: string): CliProducer {
   const kafka = new Kafka({
     clientId: `${env.KAFKA_CLIENT_ID}-${clientSuffix}`,
-    brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+    brokers: env.KAFKA_BROKERS.split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     logLevel: logLevel.ERROR,
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
   });
@@ -33,7 +35,10 @@ export function createCliProducer(env: Env, clientSuffix: string): CliProducer {
         list.push({ key: r.key, value: r.value });
         byTopic.set(r.topic, list);
       }
-      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+      await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
     },
     async ensureTopics(topics) {
       const admin = kafka.admin();

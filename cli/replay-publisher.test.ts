@@ -40,7 +40,7 @@ function assertWeatherFirst(sends: ProduceRecord[][]) {
 }
 
 describe('publishHours', () => {
-  it('max speed: batches, counts every message once, weather acknowledged before that hour\'s readings', async () => {
+  it("max speed: batches, counts every message once, weather acknowledged before that hour's readings", async () => {
     const { sends, producer } = recorder();
     const hours = Array.from({ length: 50 }, (_, i) => hour(i, 7));
     const counts = await publishHours(iterate(hours), producer, { topicPrefix: 't1', speed: 'max', maxBatch: 40 });

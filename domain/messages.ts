@@ -16,7 +16,7 @@ const meterId = z
   .string()
   .min(3)
   .max(220)
-  .describe('Text meter id `${building_id}:${meter_type}`, e.g. `Panther_office_Karla:electricity`. Kafka key.');
+  .describe('Text meter id `<building_id>:<meter_type>`, e.g. `Panther_office_Karla:electricity`. Kafka key.');
 const meterType = z.enum(METER_TYPES).describe('Meter type (BDG2 meter file name).');
 const utcTime = z.iso
   .datetime({ offset: true })
@@ -36,8 +36,15 @@ export const RawReadingSchema = z
     meter_type: meterType,
     time: utcTime,
     value: z.number().describe('Reading for the hour, in `unit`. Finite; JSON has no NaN (send nothing instead).'),
-    unit: z.string().min(1).max(32).describe('Unit as measured, e.g. `kWh`, `Wh`, `kBTU`, `therm`, `ton-hour`, `L`, `m3`, `gal`.'),
-    is_estimated: z.boolean().optional().describe('True when the producer filled the value in rather than measuring it.'),
+    unit: z
+      .string()
+      .min(1)
+      .max(32)
+      .describe('Unit as measured, e.g. `kWh`, `Wh`, `kBTU`, `therm`, `ton-hour`, `L`, `m3`, `gal`.'),
+    is_estimated: z
+      .boolean()
+      .optional()
+      .describe('True when the producer filled the value in rather than measuring it.'),
     source,
     local_time: z
       .string()
@@ -60,7 +67,9 @@ export const ValidatedReadingSchema = z
     building_id: buildingId,
     site_id: siteId,
     meter_type: meterType,
-    time: z.iso.datetime().describe('Start of the hour, ISO-8601 UTC with `Z`, normalised (milliseconds dropped if zero).'),
+    time: z.iso
+      .datetime()
+      .describe('Start of the hour, ISO-8601 UTC with `Z`, normalised (milliseconds dropped if zero).'),
     value: z.number().describe('Reading in the canonical unit of the meter type.'),
     unit: z.enum(['kWh', 'L']).describe('Canonical unit: kWh for energy meters, L (litres) for water and irrigation.'),
     original_value: z.number().describe('The value as received.'),
@@ -92,7 +101,11 @@ export const WeatherObservationSchema = z
     wind_direction: measurement('Wind direction, degrees (0–360; 0 with speed 0 = calm)'),
     wind_speed: measurement('Wind speed, m/s'),
     source,
-    local_time: z.string().max(40).optional().describe('The timestamp as found in the source, before time-zone conversion.'),
+    local_time: z
+      .string()
+      .max(40)
+      .optional()
+      .describe('The timestamp as found in the source, before time-zone conversion.'),
   })
   .meta({
     title: 'WeatherObservation v1',
@@ -111,10 +124,14 @@ export const EnrichedReadingSchema = ValidatedReadingSchema.extend({
   weather_time: z.iso
     .datetime()
     .nullable()
-    .describe('Hour of the joined observation (at or before `time`, within the tolerance), ISO-8601 UTC; null when none matched.'),
+    .describe(
+      'Hour of the joined observation (at or before `time`, within the tolerance), ISO-8601 UTC; null when none matched.',
+    ),
   weather_missing: z
     .boolean()
-    .describe('True when no observation matched within the tolerance, even after the bounded wait; the weather fields are then null.'),
+    .describe(
+      'True when no observation matched within the tolerance, even after the bounded wait; the weather fields are then null.',
+    ),
 }).meta({
   title: 'EnrichedReading v1',
   description:

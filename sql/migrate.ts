@@ -59,7 +59,8 @@ export function loadMigrationFiles(dir: string = MIGRATIONS_DIR): MigrationFile[
   }
   const versions = new Set<number>();
   for (const m of files) {
-    if (versions.has(m.version)) throw new MigrationError(`two migrations are numbered ${m.version}; renumber the newer one`);
+    if (versions.has(m.version))
+      throw new MigrationError(`two migrations are numbered ${m.version}; renumber the newer one`);
     versions.add(m.version);
   }
   return files;
@@ -85,7 +86,9 @@ async function ensureLedger(sql: Sql): Promise<void> {
 async function readApplied(sql: Sql): Promise<Map<number, AppliedRow>> {
   const exists = await sql<{ t: string | null }[]>`SELECT to_regclass('schema_migrations')::text AS t`;
   if (!exists[0]?.t) return new Map();
-  const rows = await sql<AppliedRow[]>`SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version`;
+  const rows = await sql<
+    AppliedRow[]
+  >`SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version`;
   return new Map(rows.map((r) => [r.version, r]));
 }
 

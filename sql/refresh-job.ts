@@ -30,7 +30,9 @@ export interface MaintenanceRun {
 export async function runMaintenance(sql: Sql, monthsAhead = 3): Promise<MaintenanceRun> {
   const [partitions] = await sql<{ created: number }[]>`
     SELECT eaio_ensure_partitions(now(), now() + make_interval(months => ${monthsAhead})) AS created`;
-  const views = await sql<{ view_name: string; refreshed: boolean }[]>`SELECT view_name, refreshed FROM eaio_refresh_aggregates()`;
+  const views = await sql<
+    { view_name: string; refreshed: boolean }[]
+  >`SELECT view_name, refreshed FROM eaio_refresh_aggregates()`;
   return {
     partitionsCreated: partitions?.created ?? 0,
     refreshed: views.filter((v) => v.refreshed).map((v) => v.view_name),
@@ -52,7 +54,10 @@ export function startRefreshJob(sql: Sql, options: RefreshJobOptions = {}): Refr
     try {
       const result = await runMaintenance(sql, monthsAhead);
       if (result.partitionsCreated > 0 || result.refreshed.length > 0) {
-        options.logger?.info({ ...result, durationMs: Math.round(performance.now() - started) }, 'aggregate maintenance done');
+        options.logger?.info(
+          { ...result, durationMs: Math.round(performance.now() - started) },
+          'aggregate maintenance done',
+        );
       }
       return result;
     } catch (error) {
@@ -62,7 +67,10 @@ export function startRefreshJob(sql: Sql, options: RefreshJobOptions = {}): Refr
     }
   };
   // noOverlap: a refresh slower than the interval is not started twice.
-  const task = cron.schedule(schedule, () => run().catch(() => undefined), { noOverlap: true, name: 'eaio-aggregate-refresh' });
+  const task = cron.schedule(schedule, () => run().catch(() => undefined), {
+    noOverlap: true,
+    name: 'eaio-aggregate-refresh',
+  });
   return {
     runNow: run,
     async stop() {

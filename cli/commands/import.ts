@@ -59,7 +59,11 @@ export async function writeCatalog(
 ): Promise<ImportCounts[]> {
   return sql.begin(async (tx) => {
     const counts: ImportCounts[] = [];
-    const run = async (table: ImportCounts['table'], rows: readonly object[], write: (json: postgres.Parameter) => Promise<{ inserted: boolean }[]>) => {
+    const run = async (
+      table: ImportCounts['table'],
+      rows: readonly object[],
+      write: (json: postgres.Parameter) => Promise<{ inserted: boolean }[]>,
+    ) => {
       const count: ImportCounts = { table, inserted: 0, updated: 0 };
       for (let i = 0; i < rows.length; i += BATCH) {
         const result = await write(tx.json(rows.slice(i, i + BATCH) as postgres.JSONValue));
@@ -172,7 +176,9 @@ export const importCommand: Command = {
       if (code === '42P01' || code === '42704') {
         console.error(`eaio import: ${(error as Error).message} — has \`eaio migrate\` been run on this database?`);
       } else if (code === 'ECONNREFUSED') {
-        console.error('eaio import: cannot reach PostgreSQL at DATABASE_URL — start it with `eaio services up postgres`');
+        console.error(
+          'eaio import: cannot reach PostgreSQL at DATABASE_URL — start it with `eaio services up postgres`',
+        );
       } else {
         console.error(`eaio import: ${error instanceof Error ? error.message : String(error)}`);
       }

@@ -56,14 +56,17 @@ async function printStatus(sql: postgres.Sql): Promise<number> {
   const [path] = await sql<{ timescale: boolean | null }[]>`
     SELECT CASE WHEN to_regproc('eaio_has_timescaledb') IS NULL THEN NULL ELSE eaio_has_timescaledb() END AS timescale`;
   if (path?.timescale !== null && path?.timescale !== undefined) {
-    console.log(`storage: ${path.timescale ? 'TimescaleDB hypertable + continuous aggregates' : 'monthly partitions + materialized views'}`);
+    console.log(
+      `storage: ${path.timescale ? 'TimescaleDB hypertable + continuous aggregates' : 'monthly partitions + materialized views'}`,
+    );
   }
   return rows.some((r) => r.state === 'changed') ? 1 : 0;
 }
 
 function describeError(error: unknown): string {
   const code = (error as { code?: string }).code;
-  if (code === 'ECONNREFUSED') return 'cannot reach PostgreSQL at DATABASE_URL — start it with `eaio services up postgres`';
+  if (code === 'ECONNREFUSED')
+    return 'cannot reach PostgreSQL at DATABASE_URL — start it with `eaio services up postgres`';
   if (code === '3D000') return 'the database in DATABASE_URL does not exist — create it (createdb) or fix DATABASE_URL';
   if (code === '28P01') return 'authentication failed — check the user and password in DATABASE_URL';
   return error instanceof Error ? error.message : String(error);

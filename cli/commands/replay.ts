@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEnv } from '../../config/load.js';
 import { parseMetadata } from '../../domain/bdg2/metadata.js';
-import { type BuildingZone, ReplayReader, type ReplaySelection, type Variant } from '../../domain/bdg2/replay-events.js';
+import {
+  type BuildingZone,
+  ReplayReader,
+  type ReplaySelection,
+  type Variant,
+} from '../../domain/bdg2/replay-events.js';
 import { isMeterType, METER_TYPES, type MeterType } from '../../domain/meter-types.js';
 import { TOPICS } from '../../domain/topics.js';
 import { physicalTopic } from '../../pipeline/topics.js';
@@ -59,7 +64,13 @@ function parseTime(flag: string, value: string | undefined): number {
 }
 
 export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
-  const args: ReplayArgs = { dir: '', variant: 'cleaned', meterTypes: [...METER_TYPES], speed: 'max', metersExplicit: false };
+  const args: ReplayArgs = {
+    dir: '',
+    variant: 'cleaned',
+    meterTypes: [...METER_TYPES],
+    speed: 'max',
+    metersExplicit: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1];
@@ -70,15 +81,21 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
         i++;
         break;
       case '--variant':
-        if (value !== 'cleaned' && value !== 'raw') throw new UsageError(`--variant must be cleaned or raw, not "${value ?? ''}"`);
+        if (value !== 'cleaned' && value !== 'raw')
+          throw new UsageError(`--variant must be cleaned or raw, not "${value ?? ''}"`);
         args.variant = value;
         i++;
         break;
       case '--meters': {
-        const types = (value ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+        const types = (value ?? '')
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean);
         const unknown = types.filter((t) => !isMeterType(t));
         if (types.length === 0 || unknown.length > 0) {
-          throw new UsageError(`--meters: unknown meter type(s) ${unknown.join(', ') || '(none given)'}; choose from ${METER_TYPES.join(',')}`);
+          throw new UsageError(
+            `--meters: unknown meter type(s) ${unknown.join(', ') || '(none given)'}; choose from ${METER_TYPES.join(',')}`,
+          );
         }
         args.meterTypes = types as MeterType[];
         args.metersExplicit = true;
@@ -97,7 +114,10 @@ export function parseReplayArgs(argv: readonly string[]): ReplayArgs {
         if (value === 'max') args.speed = 'max';
         else {
           const n = Number(value);
-          if (!value || !Number.isFinite(n) || n <= 0) throw new UsageError(`--speed must be a positive number of hours per second or "max", not "${value ?? ''}"`);
+          if (!value || !Number.isFinite(n) || n <= 0)
+            throw new UsageError(
+              `--speed must be a positive number of hours per second or "max", not "${value ?? ''}"`,
+            );
           args.speed = n;
         }
         i++;
@@ -120,10 +140,14 @@ function loadZones(dir: string) {
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new UsageError(`cannot read ${file} — --bdg2 must be a BDG2 folder (metadata.csv gives each site's time zone)`);
+    throw new UsageError(
+      `cannot read ${file} — --bdg2 must be a BDG2 folder (metadata.csv gives each site's time zone)`,
+    );
   }
   const metadata = parseMetadata(text, file);
-  const buildings = new Map<string, BuildingZone>(metadata.buildings.map((b) => [b.building_id, { siteId: b.site_id, timezone: b.timezone }]));
+  const buildings = new Map<string, BuildingZone>(
+    metadata.buildings.map((b) => [b.building_id, { siteId: b.site_id, timezone: b.timezone }]),
+  );
   const sites = new Map(metadata.sites.map((s) => [s.site_id, s.timezone]));
   return { buildings, sites, problems: metadata.problems.length };
 }
@@ -132,12 +156,15 @@ function progressPrinter(reader: ReplayReader) {
   const tty = process.stderr.isTTY === true;
   let lastPercent = -1;
   return (utcMs: number) => {
-    const percent = reader.totalBytes > 0 ? Math.min(100, Math.floor((reader.bytesRead() / reader.totalBytes) * 100)) : 100;
+    const percent =
+      reader.totalBytes > 0 ? Math.min(100, Math.floor((reader.bytesRead() / reader.totalBytes) * 100)) : 100;
     const label = `${new Date(utcMs).toISOString().slice(0, 13)}Z  readings ${reader.stats.readings}  weather ${reader.stats.weather}`;
     if (tty) {
       const width = 30;
       const filled = Math.round((percent / 100) * width);
-      process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${label}`);
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(percent).padStart(3)}%  ${label}`,
+      );
     } else if (percent >= lastPercent + 10) {
       lastPercent = percent - (percent % 10);
       process.stderr.write(`${String(percent).padStart(3)}%  ${label}\n`);
@@ -153,14 +180,26 @@ export const replayCommand: Command = {
     const args = parseReplayArgs(argv);
     const env = loadEnv();
     const zones = loadZones(args.dir);
-    if (zones.problems > 0) console.error(`note: ${zones.problems} metadata row(s) rejected (see \`eaio import --dry-run\`); their readings are skipped`);
-    const selection: ReplaySelection = { dir: args.dir, variant: args.variant, meterTypes: args.meterTypes, fromMs: args.fromMs, toMs: args.toMs };
+    if (zones.problems > 0)
+      console.error(
+        `note: ${zones.problems} metadata row(s) rejected (see \`eaio import --dry-run\`); their readings are skipped`,
+      );
+    const selection: ReplaySelection = {
+      dir: args.dir,
+      variant: args.variant,
+      meterTypes: args.meterTypes,
+      fromMs: args.fromMs,
+      toMs: args.toMs,
+    };
     const reader = new ReplayReader(selection, zones.buildings, zones.sites);
     const producer = createCliProducer(env, 'replay');
     const prefix = { prefix: env.EAIO_TOPIC_PREFIX };
     try {
       await producer.connect();
-      await producer.ensureTopics([physicalTopic(prefix, TOPICS.readingsRaw), physicalTopic(prefix, TOPICS.weatherRaw)]);
+      await producer.ensureTopics([
+        physicalTopic(prefix, TOPICS.readingsRaw),
+        physicalTopic(prefix, TOPICS.weatherRaw),
+      ]);
     } catch (error) {
       console.error(
         `eaio replay: cannot reach Kafka at ${env.KAFKA_BROKERS} (${(error as Error).message}) — start it with \`eaio services up kafka\` or set KAFKA_BROKERS`,
@@ -187,7 +226,8 @@ export const replayCommand: Command = {
         ['outside --from/--to', s.skippedOutOfRange],
       ].filter(([, n]) => Number(n) > 0);
       if (skipped.length) console.error(`skipped: ${skipped.map(([why, n]) => `${n} ${why}`).join(', ')}`);
-      if (s.ambiguousLocalTimes > 0) console.error(`${s.ambiguousLocalTimes} value(s) at a repeated fall-back hour mapped to its first occurrence`);
+      if (s.ambiguousLocalTimes > 0)
+        console.error(`${s.ambiguousLocalTimes} value(s) at a repeated fall-back hour mapped to its first occurrence`);
       console.log(`${counts.readings.topic}: ${counts.readings.count}`);
       console.log(`${counts.weather.topic}: ${counts.weather.count}`);
       return 0;

@@ -5,7 +5,10 @@
  * 17,544 rows upstream) can be read as a stream without holding them in memory.
  */
 export class CsvError extends Error {
-  constructor(message: string, readonly line: number) {
+  constructor(
+    message: string,
+    readonly line: number,
+  ) {
     super(`line ${line}: ${message}`);
     this.name = 'CsvError';
   }

@@ -57,7 +57,12 @@ export function parseNaiveLocal(local: string): number | undefined {
   const ms = Date.UTC(year ?? 0, (month ?? 1) - 1, day ?? 1, hour ?? 0, minute ?? 0, second ?? 0);
   const d = new Date(ms);
   // Rejects 2017-02-30 and 25:00, which Date.UTC would silently roll over.
-  if (d.getUTCFullYear() !== year || d.getUTCMonth() + 1 !== month || d.getUTCDate() !== day || d.getUTCHours() !== hour) {
+  if (
+    d.getUTCFullYear() !== year ||
+    d.getUTCMonth() + 1 !== month ||
+    d.getUTCDate() !== day ||
+    d.getUTCHours() !== hour
+  ) {
     return undefined;
   }
   return ms;
@@ -69,7 +74,9 @@ export function localToUtc(local: string, timeZone: string): LocalToUtc {
   // A zone changes its offset at most once within a day either side, so the offsets in force a day
   // before and a day after are the only candidates; a candidate is right if it maps back to itself.
   const candidates = new Set([zoneOffsetMs(wall - DAY_MS, timeZone), zoneOffsetMs(wall + DAY_MS, timeZone)]);
-  const instants = [...candidates].map((offset) => wall - offset).filter((utc) => zoneOffsetMs(utc, timeZone) === wall - utc);
+  const instants = [...candidates]
+    .map((offset) => wall - offset)
+    .filter((utc) => zoneOffsetMs(utc, timeZone) === wall - utc);
   if (instants.length === 0) return { kind: 'nonexistent' };
   return { kind: 'ok', utcMs: Math.min(...instants), ambiguous: instants.length > 1 };
 }

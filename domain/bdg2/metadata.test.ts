@@ -7,7 +7,18 @@ const HEADER =
   'building_id,site_id,building_id_kaggle,site_id_kaggle,primaryspaceusage,sub_primaryspaceusage,sqm,sqft,lat,lng,timezone,electricity,hotwater,chilledwater,steam,water,irrigation,solar,gas,industry,subindustry,heatingtype,yearbuilt,date_opened,numberoffloors,occupants,energystarscore,eui,site_eui,source_eui,leed_level,rating';
 const row = (overrides: Record<string, string>) => {
   const base: Record<string, string> = Object.fromEntries(HEADER.split(',').map((c) => [c, '']));
-  Object.assign(base, { building_id: 'Ant_office_A', site_id: 'Ant', primaryspaceusage: 'Office', sqm: '10.0', timezone: 'US/Eastern', electricity: 'Yes' }, overrides);
+  Object.assign(
+    base,
+    {
+      building_id: 'Ant_office_A',
+      site_id: 'Ant',
+      primaryspaceusage: 'Office',
+      sqm: '10.0',
+      timezone: 'US/Eastern',
+      electricity: 'Yes',
+    },
+    overrides,
+  );
   return HEADER.split(',')
     .map((c) => (base[c]?.includes(',') ? `"${base[c]}"` : base[c]))
     .join(',');
@@ -25,7 +36,9 @@ describe('parseMetadata on the full BDG2 metadata.csv', () => {
 
   it('creates one meter per "Yes" flag: 3,053 meters as in the BDG2 paper', () => {
     expect(parsed.meters).toHaveLength(3053);
-    expect(parsed.meters.filter((m) => m.meter_type === 'solar').map((m) => m.building_id)).toContain('Bobcat_education_Dylan');
+    expect(parsed.meters.filter((m) => m.meter_type === 'solar').map((m) => m.building_id)).toContain(
+      'Bobcat_education_Dylan',
+    );
   });
 
   it('keeps the columns worth keeping, with BDG2 quirks handled', () => {
@@ -50,7 +63,9 @@ describe('parseMetadata rejects with a message naming the value and the fix', ()
   it('unknown primaryspaceusage', () => {
     const result = parseMetadata(file(row({ primaryspaceusage: 'Spaceport' })));
     expect(result.buildings).toHaveLength(0);
-    expect(result.problems[0]).toMatch(/line 2 \(Ant_office_A\): primaryspaceusage "Spaceport" has no building_use_type; add it to USE_TYPE_BY_BDG2 in domain\/bdg2\/metadata.ts/);
+    expect(result.problems[0]).toMatch(
+      /line 2 \(Ant_office_A\): primaryspaceusage "Spaceport" has no building_use_type; add it to USE_TYPE_BY_BDG2 in domain\/bdg2\/metadata.ts/,
+    );
   });
 
   it('unknown industry, bad numbers, bad time zone, bad meter flag, duplicate id', () => {

@@ -149,7 +149,9 @@ export function parseMetadata(csvText: string, source = 'metadata.csv'): Metadat
   const header = records[0] ?? [];
   const missing = REQUIRED_COLUMNS.filter((c) => !header.includes(c));
   if (missing.length > 0) {
-    throw new MetadataFileError(`${source}: missing column(s) ${missing.join(', ')} — is this BDG2 data/metadata/metadata.csv?`);
+    throw new MetadataFileError(
+      `${source}: missing column(s) ${missing.join(', ')} — is this BDG2 data/metadata/metadata.csv?`,
+    );
   }
   const rows = toObjects(records, source);
   const problems: string[] = [];
@@ -245,13 +247,20 @@ export function parseMetadata(csvText: string, source = 'metadata.csv'): Metadat
     seen.add(id);
     buildings.push(building);
     for (const type of flags) {
-      meters.push({ meter_id: meterId(id, type), building_id: id, meter_type: type, unit: METER_TYPE_SPECS[type].unit });
+      meters.push({
+        meter_id: meterId(id, type),
+        building_id: id,
+        meter_type: type,
+        unit: METER_TYPE_SPECS[type].unit,
+      });
     }
     const site = sites.get(siteId);
     if (!site) {
       sites.set(siteId, { site_id: siteId, site_id_kaggle: siteKaggle, timezone, lat, lng });
     } else if (site.timezone !== timezone) {
-      problems.push(`${where}: timezone ${timezone} differs from ${site.timezone} of other buildings of site ${siteId}`);
+      problems.push(
+        `${where}: timezone ${timezone} differs from ${site.timezone} of other buildings of site ${siteId}`,
+      );
     } else {
       // BDG2 repeats the site's coordinates on each building; fill them from any building that has them.
       if (site.lat === null && lat !== null) Object.assign(site, { lat, lng });

@@ -4,8 +4,8 @@ import { meterId } from '../ids.js';
 import { type RawReading, SCHEMA_VERSION, type WeatherObservation } from '../messages.js';
 import { METER_TYPE_SPECS, type MeterType } from '../meter-types.js';
 import { localToUtc, parseNaiveLocal } from './local-time.js';
-import { openWideFile, type WideFile, type WideRow } from './wide-csv.js';
 import { readWeatherFile } from './weather-csv.js';
+import { openWideFile, type WideFile, type WideRow } from './wide-csv.js';
 
 /**
  * Turns a BDG2 folder into messages grouped by UTC hour, in time order. Meter files are read as
@@ -68,7 +68,9 @@ export const newReplayStats = (): ReplayStats => ({
 });
 
 export function meterFilePath(dir: string, variant: Variant, type: MeterType): string {
-  return variant === 'cleaned' ? join(dir, 'meters', 'cleaned', `${type}_cleaned.csv`) : join(dir, 'meters', 'raw', `${type}.csv`);
+  return variant === 'cleaned'
+    ? join(dir, 'meters', 'cleaned', `${type}_cleaned.csv`)
+    : join(dir, 'meters', 'raw', `${type}.csv`);
 }
 
 const HOUR_MS = 3_600_000;
@@ -113,7 +115,10 @@ export class ReplayReader {
       let r = 0;
       while (r < readingHours.length || (w < weatherHours.length && (weatherHours[w] ?? Infinity) < beforeMs)) {
         const nextReading = readingHours[r] ?? Infinity;
-        const nextWeather = w < weatherHours.length && (weatherHours[w] ?? Infinity) < beforeMs ? (weatherHours[w] ?? Infinity) : Infinity;
+        const nextWeather =
+          w < weatherHours.length && (weatherHours[w] ?? Infinity) < beforeMs
+            ? (weatherHours[w] ?? Infinity)
+            : Infinity;
         const hour = Math.min(nextReading, nextWeather);
         const weather = hour === nextWeather ? (this.weatherByHour.get(hour) ?? []) : [];
         if (hour === nextWeather) w++;

@@ -42,12 +42,14 @@ export async function* readWeatherFile(path: string): AsyncGenerator<WeatherRow>
       if (missing.length) throw new Error(`${path}: missing column(s) ${missing.join(', ')}`);
       continue;
     }
-    if (record.length !== header.length) throw new Error(`${path}: line ${line} has ${record.length} fields, the header has ${header.length}`);
+    if (record.length !== header.length)
+      throw new Error(`${path}: line ${line} has ${record.length} fields, the header has ${header.length}`);
     const values = {} as Record<WeatherField, number | null>;
     for (const [field, i] of indexes) {
       const cell = record[i] ?? '';
       const n = cell === '' ? null : Number(cell);
-      if (n !== null && !Number.isFinite(n)) throw new Error(`${path}: line ${line}: ${field} "${cell}" is not a number`);
+      if (n !== null && !Number.isFinite(n))
+        throw new Error(`${path}: line ${line}: ${field} "${cell}" is not a number`);
       values[field] = n;
     }
     yield { localTime: record[0] ?? '', siteId: record[1] ?? '', line, values };

@@ -44,7 +44,9 @@ export function openWideFile(path: string): WideFile {
     const first = await records.next();
     if (first.done) throw new WideCsvError(`${path}: empty file`);
     if (first.value[0] !== 'timestamp') {
-      throw new WideCsvError(`${path}: first column is "${first.value[0]}", expected "timestamp" (a BDG2 wide meter file)`);
+      throw new WideCsvError(
+        `${path}: first column is "${first.value[0]}", expected "timestamp" (a BDG2 wide meter file)`,
+      );
     }
     header = first.value;
     return header;

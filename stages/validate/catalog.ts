@@ -32,7 +32,9 @@ export function catalogFrom(
 export async function loadCatalog(sql: Sql): Promise<CatalogSnapshot> {
   const [buildings, meters] = await Promise.all([
     sql<{ building_id: string; site_id: string }[]>`SELECT building_id, site_id FROM buildings`,
-    sql<{ meter_id: string; building_id: string; meter_type: MeterType }[]>`SELECT meter_id, building_id, meter_type::text AS meter_type FROM energy_meters`,
+    sql<
+      { meter_id: string; building_id: string; meter_type: MeterType }[]
+    >`SELECT meter_id, building_id, meter_type::text AS meter_type FROM energy_meters`,
   ]);
   return catalogFrom(
     buildings.map((r) => [r.building_id, { siteId: r.site_id }] as const),

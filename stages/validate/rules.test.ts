@@ -68,15 +68,27 @@ const MALFORMED: [string, string | Buffer | null | object, string][] = [
   ['is_estimated as "yes"', { ...good, is_estimated: 'yes' }, 'schema_violation:is_estimated'],
   ['time as epoch millis', { ...good, time: 1489302000000 }, 'schema_violation:time'],
   ['value null (NaN serialised)', { ...good, value: null }, 'value_missing'],
-  ['value 1e999 → Infinity', '{"schema_version":1,"meter_id":"Panther_office_Karla:electricity","building_id":"Panther_office_Karla","meter_type":"electricity","time":"2017-03-12T07:00:00Z","value":1e999,"unit":"kWh","source":"t"}', 'value_not_finite'],
+  [
+    'value 1e999 → Infinity',
+    '{"schema_version":1,"meter_id":"Panther_office_Karla:electricity","building_id":"Panther_office_Karla","meter_type":"electricity","time":"2017-03-12T07:00:00Z","value":1e999,"unit":"kWh","source":"t"}',
+    'value_not_finite',
+  ],
   ['value -Infinity (in-process producer)', { ...good, value: Number.NEGATIVE_INFINITY }, 'value_not_finite'],
   ['meter_type unknown', { ...good, meter_type: 'nuclear' }, 'unknown_meter_type'],
   ['meter_type capitalised', { ...good, meter_type: 'Electricity' }, 'unknown_meter_type'],
   ['meter_id without type', { ...good, meter_id: 'Panther_office_Karla' }, 'meter_id_malformed'],
   ['meter_id of another building', { ...good, meter_id: 'Rat_office_Lora:electricity' }, 'meter_id_building_mismatch'],
   ['meter_id type ≠ meter_type', { ...good, meter_id: 'Panther_office_Karla:water' }, 'meter_type_mismatch'],
-  ['building not in catalog', { ...good, building_id: 'Ghost_office_X', meter_id: 'Ghost_office_X:electricity' }, 'unknown_building'],
-  ['known building, no such meter', { ...good, meter_type: 'steam', meter_id: 'Panther_office_Karla:steam' }, 'unknown_meter'],
+  [
+    'building not in catalog',
+    { ...good, building_id: 'Ghost_office_X', meter_id: 'Ghost_office_X:electricity' },
+    'unknown_building',
+  ],
+  [
+    'known building, no such meter',
+    { ...good, meter_type: 'steam', meter_id: 'Panther_office_Karla:steam' },
+    'unknown_meter',
+  ],
   ['site differs from catalog', { ...good, site_id: 'Rat' }, 'site_mismatch'],
   ['time without offset', { ...good, time: '2017-03-12T07:00:00' }, 'timestamp_missing_offset'],
   ['BDG2 local timestamp sent as is', { ...good, time: '2017-03-12 03:00:00' }, 'timestamp_missing_offset'],
@@ -141,11 +153,29 @@ describe('validateReading: accepted readings', () => {
     const result = validateReading({ ...good, value: 46208.9, unit: 'Wh', is_estimated: true }, catalog, now);
     expect(result).toMatchObject({
       ok: true,
-      reading: { value: expect.closeTo(46.2089, 9), unit: 'kWh', original_value: 46208.9, original_unit: 'Wh', quality_code: 'estimated' },
+      reading: {
+        value: expect.closeTo(46.2089, 9),
+        unit: 'kWh',
+        original_value: 46208.9,
+        original_unit: 'Wh',
+        quality_code: 'estimated',
+      },
     });
-    const chilled = { ...good, meter_id: 'Panther_office_Karla:chilledwater', meter_type: 'chilledwater', value: 10, unit: 'ton-hours' };
-    expect(validateReading(chilled, catalog, now)).toMatchObject({ ok: true, reading: { value: expect.closeTo(35.1685, 3), unit: 'kWh' } });
-    expect(validateReading({ ...water, value: 2, unit: 'm³' }, catalog, now)).toMatchObject({ ok: true, reading: { value: 2000, unit: 'L' } });
+    const chilled = {
+      ...good,
+      meter_id: 'Panther_office_Karla:chilledwater',
+      meter_type: 'chilledwater',
+      value: 10,
+      unit: 'ton-hours',
+    };
+    expect(validateReading(chilled, catalog, now)).toMatchObject({
+      ok: true,
+      reading: { value: expect.closeTo(35.1685, 3), unit: 'kWh' },
+    });
+    expect(validateReading({ ...water, value: 2, unit: 'm³' }, catalog, now)).toMatchObject({
+      ok: true,
+      reading: { value: 2000, unit: 'L' },
+    });
   });
 
   it('accepts zero, the boundaries 2000-01-01 and now + skew, and ignores unknown extra fields', () => {
@@ -165,7 +195,13 @@ describe('validateReading: accepted readings', () => {
 describe('validateBatch', () => {
   it('skips later duplicates of the same meter and instant, even written differently', () => {
     const results = validateBatch(
-      [good, { ...good, time: '2017-03-12T03:00:00-04:00', value: 99 }, { ...good, time: '2017-03-12T08:00:00Z' }, { ...good, value: -1 }, good],
+      [
+        good,
+        { ...good, time: '2017-03-12T03:00:00-04:00', value: 99 },
+        { ...good, time: '2017-03-12T08:00:00Z' },
+        { ...good, value: -1 },
+        good,
+      ],
       catalog,
       now,
     );

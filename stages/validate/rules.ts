@@ -80,27 +80,45 @@ const timeSchema = RawReadingSchema.shape.time;
 function precheck(obj: Record<string, unknown>): Rejection | undefined {
   if (!('schema_version' in obj)) return reject('schema_violation:schema_version', 'schema_version is missing');
   if (obj.schema_version !== SCHEMA_VERSION) {
-    return reject('unsupported_schema_version', `schema_version ${JSON.stringify(obj.schema_version)} is not supported (expected ${SCHEMA_VERSION})`);
+    return reject(
+      'unsupported_schema_version',
+      `schema_version ${JSON.stringify(obj.schema_version)} is not supported (expected ${SCHEMA_VERSION})`,
+    );
   }
   if (obj.value === null) return reject('value_missing', 'value is null (a missing reading should not be sent)');
-  if (typeof obj.value === 'number' && !Number.isFinite(obj.value)) return reject('value_not_finite', `value ${obj.value} is not finite`);
+  if (typeof obj.value === 'number' && !Number.isFinite(obj.value))
+    return reject('value_not_finite', `value ${obj.value} is not finite`);
   if (typeof obj.time === 'string') {
     if (NAIVE_TIME.test(obj.time.trim())) {
-      return reject('timestamp_missing_offset', `time "${obj.time}" has no UTC offset; send UTC with Z (e.g. 2017-03-12T07:00:00Z)`);
+      return reject(
+        'timestamp_missing_offset',
+        `time "${obj.time}" has no UTC offset; send UTC with Z (e.g. 2017-03-12T07:00:00Z)`,
+      );
     }
     if (!timeSchema.safeParse(obj.time).success || Number.isNaN(Date.parse(obj.time))) {
       return reject('timestamp_unparseable', `time "${obj.time}" is not an ISO-8601 date-time with offset`);
     }
   }
   if (typeof obj.meter_type === 'string' && !isMeterType(obj.meter_type)) {
-    return reject('unknown_meter_type', `meter_type "${obj.meter_type}" is not one of ${Object.keys(METER_TYPE_SPECS).join(', ')}`);
+    return reject(
+      'unknown_meter_type',
+      `meter_type "${obj.meter_type}" is not one of ${Object.keys(METER_TYPE_SPECS).join(', ')}`,
+    );
   }
   return undefined;
 }
 
-export function validateReading(raw: unknown, catalog: Catalog, now: Date, options: ValidationOptions = {}): ValidationResult {
+export function validateReading(
+  raw: unknown,
+  catalog: Catalog,
+  now: Date,
+  options: ValidationOptions = {},
+): ValidationResult {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return reject('payload_not_object', `payload is ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : `a ${typeof raw}`}, expected an object`);
+    return reject(
+      'payload_not_object',
+      `payload is ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : `a ${typeof raw}`}, expected an object`,
+    );
   }
   const early = precheck(raw as Record<string, unknown>);
   if (early) return early;
@@ -116,18 +134,28 @@ export function validateReading(raw: unknown, catalog: Catalog, now: Date, optio
   const id = parseMeterId(r.meter_id);
   if (!id) return reject('meter_id_malformed', `meter_id "${r.meter_id}" is not "<building_id>:<meter_type>"`);
   if (id.buildingId !== r.building_id) {
-    return reject('meter_id_building_mismatch', `meter_id "${r.meter_id}" belongs to building ${id.buildingId}, not ${r.building_id}`);
+    return reject(
+      'meter_id_building_mismatch',
+      `meter_id "${r.meter_id}" belongs to building ${id.buildingId}, not ${r.building_id}`,
+    );
   }
   if (id.meterType !== r.meter_type) {
-    return reject('meter_type_mismatch', `meter_id "${r.meter_id}" is a ${id.meterType} meter, but meter_type is ${r.meter_type}`);
+    return reject(
+      'meter_type_mismatch',
+      `meter_id "${r.meter_id}" is a ${id.meterType} meter, but meter_type is ${r.meter_type}`,
+    );
   }
 
   const building = catalog.building(r.building_id);
-  if (!building) return reject('unknown_building', `building ${r.building_id} is not in the catalog (run \`eaio import\`)`);
+  if (!building)
+    return reject('unknown_building', `building ${r.building_id} is not in the catalog (run \`eaio import\`)`);
   const meter = catalog.meter(r.meter_id);
   if (!meter) return reject('unknown_meter', `building ${r.building_id} has no ${r.meter_type} meter in the catalog`);
   if (meter.meterType !== r.meter_type) {
-    return reject('meter_type_mismatch', `catalog meter ${r.meter_id} is ${meter.meterType}, the reading says ${r.meter_type}`);
+    return reject(
+      'meter_type_mismatch',
+      `catalog meter ${r.meter_id} is ${meter.meterType}, the reading says ${r.meter_type}`,
+    );
   }
   if (r.site_id !== undefined && r.site_id !== building.siteId) {
     return reject('site_mismatch', `building ${r.building_id} is on site ${building.siteId}, not ${r.site_id}`);
@@ -137,15 +165,25 @@ export function validateReading(raw: unknown, catalog: Catalog, now: Date, optio
   if (timeMs < EARLIEST_READING_MS) return reject('timestamp_before_2000', `time ${r.time} is before 2000-01-01`);
   const skew = options.futureSkewMs ?? DEFAULT_FUTURE_SKEW_MS;
   if (timeMs > now.getTime() + skew) {
-    return reject('timestamp_in_future', `time ${r.time} is more than ${Math.round(skew / 60_000)} min after now (${now.toISOString()})`);
+    return reject(
+      'timestamp_in_future',
+      `time ${r.time} is more than ${Math.round(skew / 60_000)} min after now (${now.toISOString()})`,
+    );
   }
 
   const converted = toCanonical(r.value, r.unit, r.meter_type);
   if (!converted.ok) return reject(converted.code, converted.message);
-  if (!Number.isFinite(converted.value)) return reject('value_not_finite', `value ${r.value} ${r.unit} overflows when converted to ${METER_TYPE_SPECS[r.meter_type].unit}`);
+  if (!Number.isFinite(converted.value))
+    return reject(
+      'value_not_finite',
+      `value ${r.value} ${r.unit} overflows when converted to ${METER_TYPE_SPECS[r.meter_type].unit}`,
+    );
   const spec = METER_TYPE_SPECS[r.meter_type];
   if (converted.value < 0 && !spec.allowsNegative) {
-    return reject('value_negative', `value ${r.value} ${r.unit} is negative; ${r.meter_type} meters cannot run backwards`);
+    return reject(
+      'value_negative',
+      `value ${r.value} ${r.unit} is negative; ${r.meter_type} meters cannot run backwards`,
+    );
   }
   if (converted.value > spec.ceilingPerHour) {
     return reject(
@@ -174,20 +212,32 @@ export function validateReading(raw: unknown, catalog: Catalog, now: Date, optio
   };
 }
 
-export type BatchItemResult = ValidationResult | { readonly ok: false; readonly skip: 'duplicate_in_batch'; readonly message: string };
+export type BatchItemResult =
+  | ValidationResult
+  | { readonly ok: false; readonly skip: 'duplicate_in_batch'; readonly message: string };
 
 /**
  * Validates a batch. A second reading of the same meter and hour (same instant after normalising
  * the time) within the batch is a `skip`, not an error: replays and producer retries duplicate
  * messages, and the sink's (meter_id, time) key would collapse them anyway. The first one wins.
  */
-export function validateBatch(raws: readonly unknown[], catalog: Catalog, now: Date, options: ValidationOptions = {}): BatchItemResult[] {
+export function validateBatch(
+  raws: readonly unknown[],
+  catalog: Catalog,
+  now: Date,
+  options: ValidationOptions = {},
+): BatchItemResult[] {
   const seen = new Set<string>();
   return raws.map((raw) => {
     const result = validateReading(raw, catalog, now, options);
     if (!result.ok) return result;
     const key = `${result.reading.meter_id}@${result.reading.time}`;
-    if (seen.has(key)) return { ok: false, skip: 'duplicate_in_batch', message: `duplicate of an earlier reading in this batch: ${key}` };
+    if (seen.has(key))
+      return {
+        ok: false,
+        skip: 'duplicate_in_batch',
+        message: `duplicate of an earlier reading in this batch: ${key}`,
+      };
     seen.add(key);
     return result;
   });

@@ -74,6 +74,10 @@ describe('rejections', () => {
     expect(kwh(1, 'm3')).toBe('unit_incompatible');
     expect(litres(1, 'kWh')).toBe('unit_incompatible');
     expect(kwh(1, 'kW')).toBe('unit_incompatible'); // power, not energy
-    expect(toCanonical(1, 'klb', 'steam')).toMatchObject({ ok: false, code: 'unit_incompatible', message: expect.stringContaining('mass') });
+    expect(toCanonical(1, 'klb', 'steam')).toMatchObject({
+      ok: false,
+      code: 'unit_incompatible',
+      message: expect.stringContaining('mass'),
+    });
   });
 });

@@ -22,7 +22,12 @@ const LITRES_PER_CUBIC_FOOT = 28.316_846_592;
 
 const UNITS: readonly UnitDef[] = [
   { symbol: 'Wh', dimension: 'energy', factor: 1e-3, aliases: ['Wh', 'W·h', 'watt-hour', 'watt-hours'] },
-  { symbol: 'kWh', dimension: 'energy', factor: 1, aliases: ['kWh', 'kW·h', 'kW h', 'KWH', 'kwh', 'kilowatt-hour', 'kilowatt-hours'] },
+  {
+    symbol: 'kWh',
+    dimension: 'energy',
+    factor: 1,
+    aliases: ['kWh', 'kW·h', 'kW h', 'KWH', 'kwh', 'kilowatt-hour', 'kilowatt-hours'],
+  },
   { symbol: 'MWh', dimension: 'energy', factor: 1e3, aliases: ['MWh', 'MW·h', 'megawatt-hour', 'megawatt-hours'] },
   { symbol: 'GWh', dimension: 'energy', factor: 1e6, aliases: ['GWh', 'gigawatt-hour'] },
   // Milliwatt-hours exist (small sensors); listed so that "mwh" is recognised as ambiguous with MWh.
@@ -37,7 +42,12 @@ const UNITS: readonly UnitDef[] = [
   { symbol: 'MMBTU', dimension: 'energy', factor: KWH_PER_BTU * 1e6, aliases: ['MMBTU', 'MMBtu', 'mmbtu'] },
   { symbol: 'therm', dimension: 'energy', factor: KWH_PER_BTU * 1e5, aliases: ['therm', 'therms', 'thm'] },
   // Refrigeration ton-hour = 12,000 BTU (chilled water).
-  { symbol: 'ton-hour', dimension: 'energy', factor: KWH_PER_BTU * 12_000, aliases: ['ton-hour', 'ton-hours', 'ton hour', 'ton hours', 'tonh', 'TRh', 'RTh'] },
+  {
+    symbol: 'ton-hour',
+    dimension: 'energy',
+    factor: KWH_PER_BTU * 12_000,
+    aliases: ['ton-hour', 'ton-hours', 'ton hour', 'ton hours', 'tonh', 'TRh', 'RTh'],
+  },
   { symbol: 'mL', dimension: 'volume', factor: 1e-3, aliases: ['mL', 'ml', 'millilitre', 'milliliter'] },
   { symbol: 'L', dimension: 'volume', factor: 1, aliases: ['L', 'l', 'litre', 'litres', 'liter', 'liters'] },
   { symbol: 'kL', dimension: 'volume', factor: 1e3, aliases: ['kL', 'kl', 'kilolitre', 'kiloliter'] },
@@ -45,7 +55,12 @@ const UNITS: readonly UnitDef[] = [
   { symbol: 'm3', dimension: 'volume', factor: 1e3, aliases: ['m3', 'm³', 'm^3', 'cubic metre', 'cubic meter', 'cbm'] },
   { symbol: 'gal', dimension: 'volume', factor: LITRES_PER_US_GALLON, aliases: ['gal', 'gallon', 'gallons', 'US gal'] },
   { symbol: 'kgal', dimension: 'volume', factor: LITRES_PER_US_GALLON * 1e3, aliases: ['kgal', 'kGal'] },
-  { symbol: 'ft3', dimension: 'volume', factor: LITRES_PER_CUBIC_FOOT, aliases: ['ft3', 'ft³', 'cf', 'cubic foot', 'cubic feet'] },
+  {
+    symbol: 'ft3',
+    dimension: 'volume',
+    factor: LITRES_PER_CUBIC_FOOT,
+    aliases: ['ft3', 'ft³', 'cf', 'cubic foot', 'cubic feet'],
+  },
   { symbol: 'ccf', dimension: 'volume', factor: LITRES_PER_CUBIC_FOOT * 100, aliases: ['ccf', 'CCF', 'hcf', 'HCF'] },
   { symbol: 'W', dimension: 'power', factor: 1e-3, aliases: ['W'] },
   { symbol: 'kW', dimension: 'power', factor: 1, aliases: ['kW', 'KW', 'kw'] },
@@ -80,14 +95,26 @@ export function lookupUnit(raw: string): UnitLookup {
   if (candidates?.size === 1) return { ok: true, unit: [...candidates][0] as UnitDef };
   if (candidates && candidates.size > 1) {
     const options = [...candidates].map((u) => u.symbol).join(' or ');
-    return { ok: false, code: 'ambiguous_unit', message: `unit "${raw}" is ambiguous (${options}); spell it with the right case` };
+    return {
+      ok: false,
+      code: 'ambiguous_unit',
+      message: `unit "${raw}" is ambiguous (${options}); spell it with the right case`,
+    };
   }
-  return { ok: false, code: 'unknown_unit', message: `unit "${raw}" is not known (e.g. kWh, Wh, MWh, kBTU, therm, ton-hour, L, m3, gal)` };
+  return {
+    ok: false,
+    code: 'unknown_unit',
+    message: `unit "${raw}" is not known (e.g. kWh, Wh, MWh, kBTU, therm, ton-hour, L, m3, gal)`,
+  };
 }
 
 export type Conversion =
   | { readonly ok: true; readonly value: number; readonly unit: 'kWh' | 'L' }
-  | { readonly ok: false; readonly code: 'unknown_unit' | 'ambiguous_unit' | 'unit_incompatible'; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly code: 'unknown_unit' | 'ambiguous_unit' | 'unit_incompatible';
+      readonly message: string;
+    };
 
 /** Converts `value` in `rawUnit` to the canonical unit of `meterType`. */
 export function toCanonical(value: number, rawUnit: string, meterType: MeterType): Conversion {

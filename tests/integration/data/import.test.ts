@@ -47,12 +47,18 @@ describe('eaio import --bdg2 data/bdg2-sample (full BDG2 metadata.csv)', () => {
     const [karla] = await db.sql`
       SELECT building_use_type::text, site_id, timezone, floor_area_sqm, ST_X(location) AS lng, ST_Y(location) AS lat
       FROM buildings WHERE building_id = 'Panther_office_Karla'`;
-    expect(karla).toMatchObject({ building_use_type: 'office', site_id: 'Panther', timezone: 'US/Eastern', floor_area_sqm: 2508.4 });
+    expect(karla).toMatchObject({
+      building_use_type: 'office',
+      site_id: 'Panther',
+      timezone: 'US/Eastern',
+      floor_area_sqm: 2508.4,
+    });
     expect(karla?.lat).toBeCloseTo(28.5177, 3);
     expect(karla?.lng).toBeCloseTo(-81.379, 3);
     const [bobcat] = await db.sql`SELECT timezone, location FROM sites WHERE site_id = 'Bobcat'`;
     expect(bobcat).toEqual({ timezone: 'US/Mountain', location: null });
-    const meters = await db.sql`SELECT meter_type::text, unit FROM energy_meters WHERE building_id = 'Bobcat_education_Dylan' ORDER BY 1`;
+    const meters =
+      await db.sql`SELECT meter_type::text, unit FROM energy_meters WHERE building_id = 'Bobcat_education_Dylan' ORDER BY 1`;
     expect(meters.map((m) => `${m.meter_type}:${m.unit}`)).toContain('solar:kWh');
   });
 
@@ -70,7 +76,10 @@ describe('eaio import --bdg2 data/bdg2-sample (full BDG2 metadata.csv)', () => {
   it('a file with an unknown primaryspaceusage imports nothing and names the value and the mapping', async () => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const dir = mkdtempSync('/tmp/eaio-import-');
-    const text = readFileSync(`${SAMPLE}/metadata.csv`, 'utf8').replace('Panther,,0.0,Lodging/residential', 'Panther,,0.0,Spaceport');
+    const text = readFileSync(`${SAMPLE}/metadata.csv`, 'utf8').replace(
+      'Panther,,0.0,Lodging/residential',
+      'Panther,,0.0,Spaceport',
+    );
     writeFileSync(`${dir}/metadata.csv`, text);
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
@@ -79,7 +88,9 @@ describe('eaio import --bdg2 data/bdg2-sample (full BDG2 metadata.csv)', () => {
       vi.restoreAllMocks();
     }
     const printed = errors.mock.calls.flat().join('\n');
-    expect(printed).toMatch(/primaryspaceusage "Spaceport" has no building_use_type; add it to USE_TYPE_BY_BDG2 in domain\/bdg2\/metadata.ts/);
+    expect(printed).toMatch(
+      /primaryspaceusage "Spaceport" has no building_use_type; add it to USE_TYPE_BY_BDG2 in domain\/bdg2\/metadata.ts/,
+    );
     expect(printed).toMatch(/nothing imported/);
   });
 });

@@ -24,7 +24,9 @@ describe('eaio migrate on a fresh database (no TimescaleDB here: partition path)
     expect(again.alreadyApplied).toBe(files.length);
     const status = await migrationStatus(db.sql);
     expect(status.map((s) => s.state)).toEqual(files.map(() => 'applied'));
-    const [{ count }] = (await db.sql`SELECT count(*)::int AS count FROM schema_migrations`) as unknown as [{ count: number }];
+    const [{ count }] = (await db.sql`SELECT count(*)::int AS count FROM schema_migrations`) as unknown as [
+      { count: number },
+    ];
     expect(count).toBe(files.length);
   });
 
@@ -35,7 +37,9 @@ describe('eaio migrate on a fresh database (no TimescaleDB here: partition path)
   });
 
   it('meter_readings is partitioned by month; (meter_id, time) cannot hold two rows', async () => {
-    const [{ timescale }] = (await db.sql`SELECT eaio_has_timescaledb() AS timescale`) as unknown as [{ timescale: boolean }];
+    const [{ timescale }] = (await db.sql`SELECT eaio_has_timescaledb() AS timescale`) as unknown as [
+      { timescale: boolean },
+    ];
     expect(timescale).toBe(false);
     await db.sql`INSERT INTO sites (site_id, timezone) VALUES ('Ant', 'US/Eastern')`;
     await db.sql`INSERT INTO buildings (building_id, site_id, timezone) VALUES ('Ant_office_A', 'Ant', 'US/Eastern')`;
@@ -44,13 +48,15 @@ describe('eaio migrate on a fresh database (no TimescaleDB here: partition path)
       INSERT INTO meter_readings (time, meter_id, building_id, site_id, meter_type, value, unit)
       VALUES ('2017-03-12T07:00:00Z', 'Ant_office_A:electricity', 'Ant_office_A', 'Ant', 'electricity', 46.2, 'kWh')`;
     await expect(insert()).rejects.toMatchObject({ code: '23514' }); // no partition for 2017-03 yet
-    const [{ created }] = (await db.sql`SELECT eaio_ensure_partitions('2017-03-12T00:00:00Z', '2017-04-02T00:00:00Z') AS created`) as unknown as [
-      { created: number },
-    ];
+    const [{ created }] =
+      (await db.sql`SELECT eaio_ensure_partitions('2017-03-12T00:00:00Z', '2017-04-02T00:00:00Z') AS created`) as unknown as [
+        { created: number },
+      ];
     expect(created).toBe(2);
     await insert();
     await expect(insert()).rejects.toMatchObject({ code: '23505' });
-    const parts = await db.sql`SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'meter_readings'::regclass ORDER BY 1`;
+    const parts =
+      await db.sql`SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'meter_readings'::regclass ORDER BY 1`;
     expect(parts.map((p) => p.name)).toContain('meter_readings_p201703');
   });
 
@@ -58,8 +64,19 @@ describe('eaio migrate on a fresh database (no TimescaleDB here: partition path)
     const columns = await db.sql`
       SELECT attname FROM pg_attribute WHERE attrelid = 'meter_readings_hourly'::regclass AND attnum > 0 ORDER BY attnum`;
     expect(columns.map((c) => c.attname)).toEqual([
-      'bucket', 'meter_id', 'building_id', 'site_id', 'meter_type', 'unit', 'reading_count',
-      'value_sum', 'value_avg', 'value_min', 'value_max', 'anomaly_score_max', 'air_temperature_avg',
+      'bucket',
+      'meter_id',
+      'building_id',
+      'site_id',
+      'meter_type',
+      'unit',
+      'reading_count',
+      'value_sum',
+      'value_avg',
+      'value_min',
+      'value_max',
+      'anomaly_score_max',
+      'air_temperature_avg',
     ]);
     // Write counters reach the shared statistics up to ~1 s after the insert's transaction ends.
     for (let i = 0; i < 50; i++) {

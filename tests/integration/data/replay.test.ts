@@ -34,13 +34,20 @@ interface Received {
   timestamp: number;
 }
 
-async function readAll(kafka: InstanceType<typeof kafkajs.Kafka>, topic: string, expected: number): Promise<Received[]> {
+async function readAll(
+  kafka: InstanceType<typeof kafkajs.Kafka>,
+  topic: string,
+  expected: number,
+): Promise<Received[]> {
   const consumer = kafka.consumer({ groupId: `${topic}.reader` });
   const out: Received[] = [];
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${topic}: got ${out.length} of ${expected} messages in 60 s`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${topic}: got ${out.length} of ${expected} messages in 60 s`)),
+      60_000,
+    );
     void consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
@@ -60,12 +67,18 @@ async function readAll(kafka: InstanceType<typeof kafkajs.Kafka>, topic: string,
 
 const prefix = `eaio-test-replay-${randomBytes(4).toString('hex')}`;
 const env = loadEnv();
-const kafka = new kafkajs.Kafka({ clientId: 'eaio-test', brokers: env.KAFKA_BROKERS.split(','), logLevel: kafkajs.logLevel.NOTHING });
+const kafka = new kafkajs.Kafka({
+  clientId: 'eaio-test',
+  brokers: env.KAFKA_BROKERS.split(','),
+  logLevel: kafkajs.logLevel.NOTHING,
+});
 
 afterAll(async () => {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.deleteTopics({ topics: [`${prefix}.readings.raw.v1`, `${prefix}.weather.raw.v1`] }).catch(() => undefined);
+  await admin
+    .deleteTopics({ topics: [`${prefix}.readings.raw.v1`, `${prefix}.weather.raw.v1`] })
+    .catch(() => undefined);
   await admin.disconnect();
 });
 
@@ -86,7 +99,10 @@ describe('eaio replay --bdg2 data/bdg2-sample on the real broker', () => {
     const expected = expectedReadings();
     expect(code).toBe(0);
     // 840 weather rows minus the non-existent local hour 2017-03-12 02:00 (spring forward).
-    expect(log.mock.calls.flat()).toEqual([`${prefix}.readings.raw.v1: ${expected.total}`, `${prefix}.weather.raw.v1: 839`]);
+    expect(log.mock.calls.flat()).toEqual([
+      `${prefix}.readings.raw.v1: ${expected.total}`,
+      `${prefix}.weather.raw.v1: 839`,
+    ]);
 
     const readings = await readAll(kafka, `${prefix}.readings.raw.v1`, expected.total);
     const weather = await readAll(kafka, `${prefix}.weather.raw.v1`, 839);
