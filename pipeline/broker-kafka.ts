@@ -54,12 +54,16 @@ export function classifyKafkaError(error: unknown): Error {
 const toBuffer = (v: Buffer | string | null | undefined): Buffer | null =>
   v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(v);
 
+const knownAdvice = ['KafkaJS v2.0.0 switched default partitioner', 'Limiting retries for the idempotent producer'];
+
 function pinoLogCreator(log: Logger) {
   const child = log.child({ component: 'kafkajs' });
   return () =>
     ({ level, log: entry }: { level: number; log: { message: string } & Record<string, unknown> }) => {
       const { message, ...rest } = entry;
-      if (level <= logLevel.ERROR) child.error(rest, message);
+      // Advice we have considered (see docs/stage-spec.md) is not worth a warning on every start.
+      if (knownAdvice.some((advice) => message.startsWith(advice))) child.debug(rest, message);
+      else if (level <= logLevel.ERROR) child.error(rest, message);
       else if (level === logLevel.WARN) child.warn(rest, message);
       else child.debug(rest, message);
     };
