@@ -7,6 +7,8 @@ import type { Stage } from '../pipeline/index.js';
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds stages of different record types
 export const stageFactories: Record<string, () => Promise<Stage<any, any>>> = {
   passthrough: async () => (await import('./passthrough/index.js')).createPassthroughStage(),
+  enrich_weather: async () => (await import('./enrich_weather/index.js')).createEnrichWeatherStage(),
+  write_hypertable: async () => (await import('./write_hypertable/index.js')).createWriteHypertableStage(),
 };
 
 /** Stages that exist for benchmarks and tests; `eaio run all` leaves them out. */
