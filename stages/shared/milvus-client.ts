@@ -1,4 +1,4 @@
-import { CONNECT_STATUS, type ClientConfig, MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { type ClientConfig, CONNECT_STATUS, MilvusClient } from '@zilliz/milvus2-sdk-node';
 
 export interface MilvusConnectOptions {
   /** Per-call gRPC deadline in ms (the SDK's default is long enough to stall a test for minutes). */

@@ -77,7 +77,9 @@ describe('Kafka (local stack)', () => {
     await done;
     expect(received).toBe(MESSAGES);
 
-    await consumer.commitOffsets([...seen].map(([partition, offset]) => ({ topic, partition, offset: String(offset) })));
+    await consumer.commitOffsets(
+      [...seen].map(([partition, offset]) => ({ topic, partition, offset: String(offset) })),
+    );
 
     const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
     expect(committed?.topic).toBe(topic);

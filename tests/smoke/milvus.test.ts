@@ -1,4 +1,4 @@
-import { ConsistencyLevelEnum, DataType, ErrorCode, type MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { DataType, ErrorCode, type MilvusClient } from '@zilliz/milvus2-sdk-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../config/load.js';
 import { connectMilvus } from '../../stages/shared/milvus-client.js';
@@ -29,7 +29,8 @@ describe('Milvus (local stack)', () => {
   it('creates, indexes (HNSW/COSINE), loads, inserts, upserts, searches, queries and deletes', async () => {
     const created = await client.createCollection({
       collection_name: collection,
-      consistency_level: ConsistencyLevelEnum.Strong,
+      // Strong: the search right after insert/upsert must see them without a manual flush.
+      consistency_level: 'Strong',
       fields: [
         { name: 'id', data_type: DataType.Int64, is_primary_key: true, autoID: false },
         { name: 'embedding', data_type: DataType.FloatVector, dim: DIM },
