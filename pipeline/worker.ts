@@ -67,6 +67,11 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const outcome = new Promise<'fatal' | 'signal' | 'idle' | 'abort'>((resolve) => {
     settle = resolve;
   });
+  // A second signal may arrive before the drain starts, so it is remembered, not just handled.
+  let requestAbort!: () => void;
+  const aborted = new Promise<'abort'>((resolve) => {
+    requestAbort = () => resolve('abort');
+  });
   const removeSignals = installSignalHandlers({
     onGraceful: (signal) => {
       log.info({ signal }, 'shutdown requested, draining');
@@ -75,6 +80,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     onAbort: (signal) => {
       log.warn({ signal }, 'second signal, aborting');
       settle('abort');
+      requestAbort();
     },
   });
   for (const runner of runners) void runner.finished.then(() => runner.fatal && settle('fatal'));
@@ -109,12 +115,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   if (reason !== 'abort') {
     const timeout = deadline(options.drainTimeoutMs ?? 30_000, 'timeout' as const);
     const drained = Promise.all(runners.map((r) => r.stop())).then(() => 'drained' as const);
-    const abortSignal = new Promise<'abort'>((resolve) => {
-      void outcome; // the first settle won; a second signal is caught by a fresh handler
-      const remove = installSignalHandlers({ onGraceful: () => resolve('abort'), onAbort: () => resolve('abort') });
-      void drained.finally(remove);
-    });
-    const ended = await Promise.race([drained, timeout.promise, abortSignal]);
+    const ended = await Promise.race([drained, timeout.promise, aborted]);
     timeout.clear();
     if (ended !== 'drained') {
       log.error({ ended }, 'drain did not finish, aborting');
