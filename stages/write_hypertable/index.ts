@@ -38,12 +38,7 @@ export const writableReadingCodec = jsonCodec<WritableReading>(
   (r) => Date.parse(r.time),
 );
 
-/**
- * A sink: no output. Typed `Stage<WritableReading, unknown>` rather than the contract's default
- * `never` because `Stage<X, never>` is not assignable to the registry's `Stage<any, any>`
- * (`OutputSpec<never>.key` rejects `any`).
- */
-export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stage<WritableReading, unknown> {
+export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stage<WritableReading> {
   const config: WriteHypertableConfig = { ...loadWriteHypertableConfig(), ...deps.config };
   const ownsSql = deps.sql === undefined;
   const sql =

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrichedReading } from '../../../domain/messages.js';
-import { type Envelope, type RawRecord, readDeadLetter, type Stage } from '../../../pipeline/index.js';
+import { type Envelope, type RawRecord, readDeadLetter, type Stage, TransientError } from '../../../pipeline/index.js';
 import { enrichReading, toCachedWeather } from '../../../stages/enrich_weather/enrich.js';
 import { observation, reading } from '../../../stages/enrich_weather/test-fixtures.js';
 import { createWriteHypertableStage } from '../../../stages/write_hypertable/index.js';
@@ -101,6 +101,18 @@ describe('write_hypertable on PostgreSQL', () => {
     expect(await storedOffset('g-crash', 'direct.readings.enriched.v1', 0)).toBeUndefined();
   });
 
+  it('a partition dropped behind the back of the writer is a transient error; the retry recreates it', async () => {
+    const stage = createWriteHypertableStage({ sql: db.sql, offsetsGroup: 'g-part' });
+    const meter = 'Panther_office_Karla:chilledwater';
+    const batch = envelopes(readings(2, '2016-07-10T00:00:00Z', meter));
+    await stage.process(batch, ctx);
+    await db.sql`DROP TABLE meter_readings_p201607`;
+    const error = await stage.process(batch, ctx).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransientError);
+    expect(await stage.process(batch, ctx)).toHaveLength(2);
+    expect(await rowCount(meter)).toBe(2);
+  });
+
   it('through the runner: bad records are dead-lettered alone, the rest land, offsets resume after a lost commit', async () => {
     const { broker, run } = memoryRuntime(1);
     const topic = 't.readings.enriched.v1';
@@ -117,7 +129,7 @@ describe('write_hypertable on PostgreSQL', () => {
 
     const seen: string[] = [];
     const stage = createWriteHypertableStage({ sql: db.sql, offsetsGroup: 't.stage.write_hypertable' });
-    const spy: Stage<WritableReading, unknown> = {
+    const spy: Stage<WritableReading> = {
       ...stage,
       process: (b, c) => {
         seen.push(...b.map((e) => e.raw.offset));
