@@ -21,6 +21,7 @@ Stages: ${Object.keys(stageFactories).join(', ')}`;
 export function resolveStageNames(names: readonly string[]): string[] {
   if (names.length === 0) throw new UsageError('name at least one stage, or all');
   const resolved = names.includes('all') ? Object.keys(stageFactories).filter((n) => !auxiliaryStages.has(n)) : [...new Set(names)];
+  if (resolved.length === 0) throw new UsageError('no pipeline stages are registered yet (stages/registry.ts)');
   for (const name of resolved) {
     if (!stageFactories[name]) throw new UsageError(`unknown stage "${name}" (known: ${Object.keys(stageFactories).join(', ')})`);
   }
