@@ -7,6 +7,7 @@ import type { Stage } from '../pipeline/index.js';
 // biome-ignore lint/suspicious/noExplicitAny: the registry holds stages of different record types
 export const stageFactories: Record<string, () => Promise<Stage<any, any>>> = {
   passthrough: async () => (await import('./passthrough/index.js')).createPassthroughStage(),
+  validate: async () => (await import('./validate/index.js')).createValidateStage(),
   enrich_weather: async () => (await import('./enrich_weather/index.js')).createEnrichWeatherStage(),
   write_hypertable: async () => (await import('./write_hypertable/index.js')).createWriteHypertableStage(),
 };

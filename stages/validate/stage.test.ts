@@ -1,0 +1,174 @@
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { Envelope, StageContext } from '../../pipeline/index.js';
+import { runStageConformance } from '../../tests/conformance/stage-conformance.js';
+import { type CatalogSnapshot, catalogFrom } from './catalog.js';
+import { createValidateStage } from './index.js';
+
+const now = () => new Date('2017-03-20T12:00:00Z');
+const karla = 'Panther_office_Karla';
+const baseCatalog = () =>
+  catalogFrom(
+    [[karla, { siteId: 'Panther' }]],
+    [[`${karla}:electricity`, { buildingId: karla, meterType: 'electricity' as const }]],
+  );
+
+const reading = (overrides: Record<string, unknown> = {}) => ({
+  schema_version: 1,
+  meter_id: `${karla}:electricity`,
+  building_id: karla,
+  site_id: 'Panther',
+  meter_type: 'electricity',
+  time: '2017-03-12T07:00:00Z',
+  value: 46.2089,
+  unit: 'kWh',
+  source: 'bdg2:raw',
+  ...overrides,
+});
+const json = (o: object) => JSON.stringify(o);
+
+const stageWith = (load: () => Promise<CatalogSnapshot>, missRefreshS = 0) =>
+  createValidateStage({ loadCatalog: load, now, config: { maxRecords: 5, catalogMissRefreshMs: missRefreshS * 1000 } });
+
+runStageConformance('validate', () => stageWith(async () => baseCatalog()), [
+  { key: `${karla}:electricity`, value: json(reading()), expect: 'ok' },
+  {
+    key: `${karla}:electricity`,
+    value: json(reading({ time: '2017-03-12T08:00:00Z', value: 46_208.9, unit: 'Wh' })),
+    expect: 'ok',
+  },
+  // Same meter and hour as the first: a duplicate within the batch.
+  { key: `${karla}:electricity`, value: json(reading({ time: '2017-03-12T07:00:00.000Z' })), expect: 'skip' },
+  {
+    key: `${karla}:electricity`,
+    value: json(reading({ value: -1, time: '2017-03-12T09:00:00Z' })),
+    expect: 'dead_letter',
+  },
+  {
+    key: `${karla}:electricity`,
+    value: json(reading({ value: 1e9, time: '2017-03-12T10:00:00Z' })),
+    expect: 'dead_letter',
+  },
+  { key: `${karla}:electricity`, value: json(reading({ time: '2030-01-01T00:00:00Z' })), expect: 'dead_letter' },
+  { key: `${karla}:electricity`, value: json(reading({ time: '1999-12-31T23:00:00Z' })), expect: 'dead_letter' },
+  { key: `${karla}:electricity`, value: json(reading({ time: 'yesterday' })), expect: 'dead_letter' },
+  {
+    key: `${karla}:electricity`,
+    value: json(reading({ unit: 'kW', time: '2017-03-12T11:00:00Z' })),
+    expect: 'dead_letter',
+  },
+  {
+    key: 'Rat_office_Lora:electricity',
+    value: json(reading({ meter_id: 'Rat_office_Lora:electricity', building_id: 'Rat_office_Lora', site_id: 'Rat' })),
+    expect: 'dead_letter',
+  },
+  { key: `${karla}:electricity`, value: json(reading({ source: undefined })), expect: 'dead_letter' },
+  { key: `${karla}:electricity`, value: 'not json', expect: 'dead_letter' },
+]);
+
+const ctx: StageContext = { stage: 'validate', log: pino({ level: 'silent' }), signal: new AbortController().signal };
+
+function envelopes(values: readonly unknown[]): Envelope<unknown>[] {
+  return values.map((value, i) => ({
+    value,
+    raw: {
+      topic: 'readings.raw.v1',
+      partition: 0,
+      offset: String(i),
+      key: null,
+      value: null,
+      headers: {},
+      timestamp: 0,
+    },
+  }));
+}
+
+describe('validate stage', () => {
+  it('emits the normalised reading keyed by meter id, and maps each rule to one snake_case dead-letter code', async () => {
+    const stage = stageWith(async () => baseCatalog());
+    await stage.init?.(ctx);
+    const results = await stage.process(
+      envelopes([
+        reading({ value: 2.5, unit: 'MWh' }),
+        reading({ source: 123, time: '2017-03-12T08:00:00Z' }),
+        reading({ value: Number.NaN }),
+      ]),
+      ctx,
+    );
+    expect(results[0]).toMatchObject({
+      kind: 'ok',
+      outputs: [{ value: { value: 2500, unit: 'kWh', original_value: 2.5, original_unit: 'MWh', site_id: 'Panther' } }],
+    });
+    const out = results[0]?.kind === 'ok' ? results[0].outputs[0]?.value : undefined;
+    expect(out && stage.output?.key(out)).toBe(`${karla}:electricity`);
+    expect(results[1]).toMatchObject({ kind: 'dead_letter', code: 'schema_violation' });
+    expect(results[1]?.kind === 'dead_letter' && results[1].error.message).toMatch(/^source:/);
+    // NaN does not survive JSON; as a JS value it is the value rule's failure.
+    expect(results[2]).toMatchObject({ kind: 'dead_letter', code: 'value_not_finite' });
+  });
+
+  it('picks up a building imported after start on a cache miss, without a restart', async () => {
+    let snapshot = baseCatalog();
+    let loads = 0;
+    const stage = stageWith(async () => {
+      loads++;
+      return snapshot;
+    });
+    await stage.init?.(ctx);
+    const lora = reading({ meter_id: 'Rat_office_Lora:electricity', building_id: 'Rat_office_Lora', site_id: 'Rat' });
+    expect((await stage.process(envelopes([lora]), ctx))[0]).toMatchObject({
+      kind: 'dead_letter',
+      code: 'unknown_building',
+    });
+    snapshot = catalogFrom(
+      [
+        [karla, { siteId: 'Panther' }],
+        ['Rat_office_Lora', { siteId: 'Rat' }],
+      ],
+      [
+        [`${karla}:electricity`, { buildingId: karla, meterType: 'electricity' as const }],
+        ['Rat_office_Lora:electricity', { buildingId: 'Rat_office_Lora', meterType: 'electricity' as const }],
+      ],
+    );
+    expect((await stage.process(envelopes([lora]), ctx))[0]).toMatchObject({ kind: 'ok' });
+    expect(loads).toBe(3);
+  });
+
+  it('reloads after a miss at most once per interval', async () => {
+    let loads = 0;
+    const stage = stageWith(async () => {
+      loads++;
+      return baseCatalog();
+    }, 60);
+    await stage.init?.(ctx);
+    const unknown = reading({ meter_id: `${karla}:gas`, meter_type: 'gas' });
+    for (let i = 0; i < 5; i++) {
+      expect((await stage.process(envelopes([unknown]), ctx))[0]).toMatchObject({
+        kind: 'dead_letter',
+        code: 'unknown_meter',
+      });
+    }
+    expect(loads).toBe(1);
+  });
+
+  it('keeps the last catalog when a reload fails, and asks for a retry when there is none', async () => {
+    let fail = false;
+    const stage = stageWith(async () => {
+      if (fail) throw new Error('connection refused');
+      return baseCatalog();
+    });
+    await stage.init?.(ctx);
+    fail = true;
+    const unknown = reading({ meter_id: `${karla}:gas`, meter_type: 'gas' });
+    const results = await stage.process(envelopes([reading(), unknown]), ctx);
+    expect(results.map((r) => r.kind)).toEqual(['ok', 'dead_letter']);
+
+    const never = stageWith(async () => {
+      throw new Error('connection refused');
+    });
+    await expect(never.process(envelopes([reading()]), ctx)).rejects.toMatchObject({
+      name: 'TransientError',
+      code: 'catalog_unavailable',
+    });
+  });
+});
