@@ -9,8 +9,11 @@ import type { WritableReading } from '../../../stages/write_hypertable/rows.js';
 import { createTestDatabase, eventually, memoryRuntime, type TestDatabase } from './pg-test-db.js';
 
 let db: TestDatabase;
+/** With TimescaleDB, chunks replace the monthly partitions: partition checks do not apply. */
+let timescale = false;
 beforeAll(async () => {
   db = await createTestDatabase();
+  timescale = (await db.sql<{ ts: boolean }[]>`SELECT eaio_has_timescaledb() AS ts`)[0]?.ts === true;
 });
 afterAll(async () => {
   await db?.drop();
@@ -56,9 +59,10 @@ describe('write_hypertable on PostgreSQL', () => {
     expect(first).toHaveLength(10);
     expect(second).toEqual(first); // unchanged rows are not even rewritten (ingested_at kept)
     expect(first[0]).toMatchObject({ value: 0, air_temperature: 21.1 });
-    const partitions =
-      await db.sql`SELECT tableoid::regclass::text AS p, count(*) AS n FROM meter_readings GROUP BY 1 ORDER BY 1`;
-    expect(partitions.map((p) => p.p)).toEqual(['meter_readings_p201601', 'meter_readings_p201602']);
+    if (!timescale) {
+      const partitions = await db.sql`SELECT DISTINCT tableoid::regclass::text AS p FROM meter_readings ORDER BY 1`;
+      expect(partitions.map((p) => p.p)).toEqual(['meter_readings_p201601', 'meter_readings_p201602']);
+    }
     expect(await storedOffset('g-idem', 'direct.readings.enriched.v1', 0)).toBe('10');
   });
 
@@ -101,7 +105,8 @@ describe('write_hypertable on PostgreSQL', () => {
     expect(await storedOffset('g-crash', 'direct.readings.enriched.v1', 0)).toBeUndefined();
   });
 
-  it('a partition dropped behind the back of the writer is a transient error; the retry recreates it', async () => {
+  it('a partition dropped behind the back of the writer is a transient error; the retry recreates it', async (test) => {
+    test.skip(timescale, 'no monthly partitions with TimescaleDB');
     const stage = createWriteHypertableStage({ sql: db.sql, offsetsGroup: 'g-part' });
     const meter = 'Panther_office_Karla:chilledwater';
     const batch = envelopes(readings(2, '2016-07-10T00:00:00Z', meter));
