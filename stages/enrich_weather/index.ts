@@ -4,9 +4,12 @@
  * emitted for it) and `readings.validated.v1` (emitted to `readings.enriched.v1` with weather, or
  * with nulls and `weather_missing` once the bounded wait is over: never dropped).
  *
- * Waiting never blocks weather: the runner processes partitions concurrently (one batch in
- * flight per partition), so a waiting readings batch and the weather batch that wakes it run side
- * by side. See docs in weather-join.ts for the rounds of the join.
+ * Waiting cannot deadlock: the runner processes partitions concurrently (one batch in flight per
+ * partition), so a waiting readings batch and a weather batch already fetched run side by side,
+ * and the wait is bounded. Limit on Kafka: kafkajs fetches again only when every batch of the
+ * previous fetch is done, so weather that reaches the broker after the readings' fetch is read only
+ * after the wait; the wait helps for weather fetched together with (or before) the readings, which
+ * is how `eaio replay` publishes. Hence the small default wait. The rounds of the join: weather-join.ts.
  */
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
