@@ -7,7 +7,8 @@ const usage = `Usage: eaio bench runtime [--records <n>] [--partitions <n>] [--v
 
 Runs on the real broker (KAFKA_BROKERS), on throw-away topics: a raw kafkajs consume, the runtime
 with the passthrough stage, and a hand-written raw kafkajs consume → produce with the same producer
-settings (idempotent, acks=all). Prints records/s and p50/p99 batch latency; the ratio of the
+settings (idempotent, acks=all), plus the runtime with a sink stage that produces nothing (its
+consume-side cost next to the raw consume). Prints records/s and p50/p99 batch latency; the ratio of the
 runtime to the raw consume+produce is the runtime's overhead (target ≥ 80 %).`;
 
 export const benchCommand: Command = {
