@@ -57,6 +57,28 @@ case $cmd in
 up)
   lock_state
   total=$(now_ms)
+  # 1. Every missing Debian package in one apt run (so at most one `apt-get update`).
+  needs=()
+  for p in $(for s in "${services[@]}"; do "${s}_apt_needs"; done | sort -u); do
+    pkg_installed "$p" || needs+=("$p")
+  done
+  if ((${#needs[@]})); then
+    t0=$(now_ms)
+    apt_install "${needs[@]}"
+    log "packages ready in $(elapsed "$t0")"
+  fi
+  # 2. Downloads (Kafka jars, Milvus venv) in parallel: together they are most of a first run.
+  prefetch=()
+  for s in "${services[@]}"; do
+    if declare -F "${s}_prefetch" >/dev/null; then
+      "${s}_prefetch" &
+      prefetch+=("$!:$s")
+    fi
+  done
+  for entry in "${prefetch[@]}"; do
+    wait "${entry%%:*}" || die "${entry#*:}: installation failed (see the messages above)"
+  done
+  # 3. Start and wait, one at a time: readiness checks are cheap and the output stays readable.
   for s in "${services[@]}"; do
     t0=$(now_ms)
     "${s}_up"

@@ -15,6 +15,17 @@ KAFKA_DEP_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 kafka_where() { echo "127.0.0.1:$KAFKA_PORT"; }
 kafka_env() { echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"; }
 
+# Debian packages this service still lacks; scripts/services.sh installs all services' needs in one go.
+kafka_apt_needs() {
+  kafka_java_ok || echo openjdk-17-jre-headless
+  command -v mvn >/dev/null || echo maven
+  command -v python3 >/dev/null || echo python3
+  return 0
+}
+
+# Downloads, run in parallel with other services' downloads before anything starts.
+kafka_prefetch() { kafka_fetch_jars; }
+
 kafka_java_ok() {
   command -v java >/dev/null || return 1
   local v
@@ -132,11 +143,7 @@ sys.exit(0 if corr == 7 and nbrokers >= 1 else 1)
 PY
 }
 
-kafka_running_pid() {
-  local pid
-  pid=$(read_pid "$KAFKA_PID")
-  pid_alive "$pid" && echo "$pid"
-}
+kafka_running_pid() { owned_pid "$KAFKA_PID" "$KAFKA_CONF"; }
 
 kafka_up() {
   local pid
@@ -175,7 +182,7 @@ kafka_up() {
     die "kafka: broker did not become ready; read $KAFKA_LOGS/server.log and $KAFKA_LOGS/stdout.log"
 }
 
-kafka_down() { stop_pid_file kafka "$KAFKA_PID" 60; }
+kafka_down() { stop_pid_file kafka "$KAFKA_PID" "$KAFKA_CONF" 60; }
 
 kafka_status() {
   local pid

@@ -86,10 +86,20 @@ apt_get_install() {
 pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
 read_pid() { [[ -f $1 ]] && tr -dc '0-9' <"$1" || true; }
 
-stop_pid_file() { # stop_pid_file NAME PIDFILE [TIMEOUT_S]
-  local name=$1 file=$2 timeout=${3:-30} pid
-  pid=$(read_pid "$file")
-  if ! pid_alive "$pid"; then
+# owned_pid PIDFILE MARKER — prints the pid if it is alive AND its command line contains MARKER (a
+# path under .local). After a reboot a stale pid file may name an unrelated process: never report
+# that as our service, and never signal it.
+owned_pid() {
+  local pid
+  pid=$(read_pid "$1")
+  pid_alive "$pid" || return 1
+  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *"$2"* ]] || return 1
+  echo "$pid"
+}
+
+stop_pid_file() { # stop_pid_file NAME PIDFILE MARKER [TIMEOUT_S]
+  local name=$1 file=$2 marker=$3 timeout=${4:-30} pid
+  if ! pid=$(owned_pid "$file" "$marker"); then
     rm -f "$file"
     log "$name: not running"
     return 0

@@ -12,6 +12,20 @@ MILVUS_REQS="$SERVICES_DIR/milvus/requirements.txt"
 milvus_where() { echo "127.0.0.1:$MILVUS_PORT"; }
 milvus_env() { echo "export MILVUS_ADDRESS=127.0.0.1:$MILVUS_PORT"; }
 
+milvus_apt_needs() {
+  [[ -x $MILVUS_VENV/bin/milvus-lite ]] && return 0
+  local py=${EAIO_PYTHON:-python3}
+  if ! command -v "$py" >/dev/null; then
+    echo python3 python3-venv
+  elif ! "$py" -c 'import ensurepip' 2>/dev/null; then
+    # Debian moves ensurepip (which venv needs) into python3-venv.
+    echo python3-venv
+  fi
+  return 0
+}
+
+milvus_prefetch() { milvus_install; }
+
 milvus_python() { # the interpreter the venv is made from; EAIO_PYTHON overrides
   local py=${EAIO_PYTHON:-python3}
   command -v "$py" >/dev/null || apt_install python3
@@ -61,11 +75,7 @@ c.close()
 PY
 }
 
-milvus_running_pid() {
-  local pid
-  pid=$(read_pid "$MILVUS_PID")
-  pid_alive "$pid" && echo "$pid"
-}
+milvus_running_pid() { owned_pid "$MILVUS_PID" "$MILVUS_DATA"; }
 
 milvus_up() {
   local pid
@@ -89,7 +99,7 @@ milvus_up() {
     die "milvus: server did not become ready; read $MILVUS_LOG"
 }
 
-milvus_down() { stop_pid_file milvus "$MILVUS_PID" 30; }
+milvus_down() { stop_pid_file milvus "$MILVUS_PID" "$MILVUS_DATA" 30; }
 
 milvus_status() {
   local pid

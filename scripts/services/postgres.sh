@@ -41,6 +41,8 @@ pg_psql() { # pg_psql DB ARGS... — as the cluster superuser through the privat
   pg_as "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_RUN" -p "$PG_PORT" -d "$db" "$@"
 }
 
+postgres_apt_needs() { printf '%s\n' "${PG_PACKAGES[@]}"; }
+
 pg_install() {
   local need=0 p
   for p in "${PG_PACKAGES[@]}"; do pkg_installed "$p" || need=1; done
@@ -129,9 +131,13 @@ SQL
 }
 
 pg_running_pid() {
+  [[ -f $PG_DATA/postmaster.pid ]] || return 1
+  # The postmaster's command line names its data dir; pg_ctl itself also checks this on start.
   local pid
-  pid=$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null | tr -dc '0-9' || true)
-  pid_alive "$pid" && echo "$pid"
+  pid=$(head -n1 "$PG_DATA/postmaster.pid" | tr -dc '0-9')
+  pid_alive "$pid" || return 1
+  [[ $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) == *postgres* ]] || return 1
+  echo "$pid"
 }
 
 postgres_up() {

@@ -16,6 +16,8 @@ prometheus_env() { echo "export PROMETHEUS_URL=http://127.0.0.1:$PROM_PORT"; }
 
 prom_probe() { http_ok "http://127.0.0.1:$PROM_PORT/-/ready"; }
 
+prometheus_apt_needs() { echo prometheus; }
+
 prom_install() {
   pkg_installed prometheus && command -v prometheus >/dev/null && return 0
   local t0
@@ -41,11 +43,7 @@ prom_write_config() {
   mv "$tmp" "$PROM_CONF"
 }
 
-prom_running_pid() {
-  local pid
-  pid=$(read_pid "$PROM_PID")
-  pid_alive "$pid" && echo "$pid"
-}
+prom_running_pid() { owned_pid "$PROM_PID" "$PROM_CONF"; }
 
 prometheus_up() {
   prom_install
@@ -74,7 +72,7 @@ prometheus_up() {
     die "prometheus: not ready; read $PROM_LOG"
 }
 
-prometheus_down() { stop_pid_file prometheus "$PROM_PID" 30; }
+prometheus_down() { stop_pid_file prometheus "$PROM_PID" "$PROM_CONF" 30; }
 
 prometheus_status() {
   local pid
