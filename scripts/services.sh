@@ -9,7 +9,7 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-# shellcheck source=services/lib.sh
+# shellcheck source=scripts/services/lib.sh
 source "$REPO/scripts/services/lib.sh"
 ALL_SERVICES=(postgres kafka milvus prometheus)
 for s in "${ALL_SERVICES[@]}"; do
@@ -19,7 +19,10 @@ done
 
 usage() {
   cat >&2 <<USAGE
-Usage: $(basename "$0") <up|down|status|env> [${ALL_SERVICES[*]// /|} ...]
+Usage: $(basename "$0") <up|down|status|env> [$(
+    IFS='|'
+    echo "${ALL_SERVICES[*]}"
+  ) ...]
   up       install what is missing, start, wait until ready, print where each listens
   down     stop what 'up' started
   status   report each service (exit 1 if any is down)

@@ -5,6 +5,7 @@
 REPO="${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 LOCAL_DIR="${EAIO_LOCAL_DIR:-.local}"
 case "$LOCAL_DIR" in /*) ;; *) LOCAL_DIR="$REPO/$LOCAL_DIR" ;; esac
+# shellcheck disable=SC2034 # read by the per-service files sourced after this one
 SERVICES_DIR="$REPO/scripts/services"
 
 # Progress goes to stderr so `eval "$(eaio services env)"` only ever sees export lines.
@@ -84,7 +85,7 @@ apt_get_install() {
 
 # --- process bookkeeping: one pid file per service, never kill anything we did not start ---------
 pid_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
-read_pid() { [[ -f $1 ]] && tr -dc '0-9' <"$1" || true; }
+read_pid() { if [[ -f $1 ]]; then tr -dc '0-9' <"$1"; fi; }
 
 # owned_pid PIDFILE MARKER — prints the pid if it is alive AND its command line contains MARKER (a
 # path under .local). After a reboot a stale pid file may name an unrelated process: never report

@@ -12,7 +12,11 @@ PROM_SD_DIR="${EAIO_PROMETHEUS_SD_DIR:-.local/prometheus/targets}"
 case "$PROM_SD_DIR" in /*) ;; *) PROM_SD_DIR="$REPO/$PROM_SD_DIR" ;; esac
 
 prometheus_where() { echo "http://127.0.0.1:$PROM_PORT (file_sd targets: $PROM_SD_DIR)"; }
-prometheus_env() { echo "export PROMETHEUS_URL=http://127.0.0.1:$PROM_PORT"; }
+prometheus_env() {
+  echo "export PROMETHEUS_URL=http://127.0.0.1:$PROM_PORT"
+  # Absolute, so a worker started from another directory still writes where Prometheus reads.
+  echo "export EAIO_PROMETHEUS_SD_DIR=$PROM_SD_DIR"
+}
 
 prom_probe() { http_ok "http://127.0.0.1:$PROM_PORT/-/ready"; }
 
