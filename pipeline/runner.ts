@@ -240,20 +240,43 @@ export class StageRunner<In, Out> {
 
   /**
    * Sinks that keep offsets in their own store: on the first batch after assignment, ask the
-   * stage where to resume and seek there. Done inside the batch handler (awaited, unlike kafkajs
-   * events), so no record is processed before the stored position is known.
+   * stage where to resume. Done inside the batch handler (awaited, unlike kafkajs events), so no
+   * record is processed before the position is known.
+   * - Stored offset behind the group's position (the store lost rows, e.g. restored from a
+   *   backup): seek back to it and write again.
+   * - Stored offset ahead of a committed group position (a crash between the sink's transaction
+   *   and the group commit): stay at the group's position. The sink may already hold those rows,
+   *   but their dead letters may not have been acknowledged yet; replaying the gap re-sends them
+   *   and the idempotent sink absorbs the rows again. Skipping ahead could lose a dead letter.
+   * - Stored offset ahead and no committed group position (group offsets expired or deleted):
+   *   seek forward to the stored offset.
    */
   private async applyStoredOffset(state: PartitionState, batch: FetchedBatch): Promise<boolean> {
     const stored: readonly StoredOffset[] = (await this.stage.loadStoredOffsets?.([state.tp], this.ctx)) ?? [];
     state.seeked = true;
     const mine = stored.find((s) => s.topic === state.tp.topic && s.partition === state.tp.partition);
     const first = batch.records[0]?.offset;
-    if (mine && first !== undefined && BigInt(mine.offset) !== BigInt(first)) {
-      this.log.info({ partition: tpKey(state.tp), from: first, to: mine.offset }, 'seeking to stored offset');
-      this.consumer.seek(mine);
-      return true;
+    if (!mine || first === undefined || BigInt(mine.offset) === BigInt(first)) return false;
+    if (BigInt(mine.offset) > BigInt(first) && (await this.committedPosition(state.tp)) !== undefined) {
+      this.log.info({ partition: tpKey(state.tp), from: first, stored: mine.offset }, 'replaying from the group position up to the stored offset');
+      return false;
     }
-    return false;
+    this.log.info({ partition: tpKey(state.tp), from: first, to: mine.offset }, 'seeking to stored offset');
+    this.consumer.seek(mine);
+    return true;
+  }
+
+  /** The group's committed offset for a partition, if it has one. */
+  private async committedPosition(tp: TopicPartition): Promise<bigint | undefined> {
+    const admin = this.deps.broker.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.groupOffsets(this.groupId, tp.topic);
+      const committed = offsets.find((o) => o.partition === tp.partition)?.offset;
+      return committed !== undefined && BigInt(committed) >= 0n ? BigInt(committed) : undefined;
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   private async handleBatch(batch: FetchedBatch): Promise<void> {

@@ -256,4 +256,21 @@ describe('StageRunner on the in-memory broker', () => {
     await runner.stop();
     expect((await values(outTopic)).map((r) => r.id)).toEqual([6, 7, 8, 9]);
   });
+
+  it('replays from a committed group position behind the stored offset instead of skipping ahead', async () => {
+    // A crash between the sink's own commit and the group commit: the rows up to the stored offset
+    // are in the sink, but their dead letters may not have been acknowledged. Replaying the gap is
+    // safe (the sink is idempotent); skipping it could lose a dead letter.
+    const { broker, makeRunner, produce, values } = setup(1);
+    broker.group(group).committed.set(`${inTopic}:0`, 3n);
+    const stage = echoStage(undefined, {
+      loadStoredOffsets: async (tps) => tps.map((tp) => ({ ...tp, offset: '6' })),
+    });
+    produce(10);
+    const runner = makeRunner(stage);
+    await runner.start();
+    await eventually(() => committedTotal(broker, group, inTopic) === 10, 'committed');
+    await runner.stop();
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([3, 4, 5, 6, 7, 8, 9]);
+  });
 });
