@@ -1,0 +1,109 @@
+/**
+ * The same pipeline on the BDG2 sample, but write_hypertable runs in its own process and is
+ * killed with SIGKILL twice mid-stream (some rows written, not all) and restarted each time. The
+ * table must end up exactly as a clean run leaves it (the accounting of bdg2-sample.test.ts: every
+ * cell one row, same value and weather), and the writer's stored offsets must have reached the end
+ * of every partition of its input: nothing lost, nothing written twice.
+ */
+import kafkajs from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEnv } from '../../../config/load.js';
+import { createTestDatabase, type TestDatabase } from '../data/test-database.js';
+import { account, EXACT } from './accounting.js';
+import { expectedFromBdg2 } from './bdg2-expected.js';
+import { E2E_STAGE_ENV, PIPELINE_STAGES } from './e2e-env.js';
+import { deleteTopics, EaioProcesses, type Running, readDeadLetters, readMeterReadings } from './pipeline-processes.js';
+
+const SAMPLE = 'data/bdg2-sample';
+/** Small transactions so that the writer is still busy when it is killed. */
+const WRITER_ENV = { EAIO_WRITER_BATCH_RECORDS: '25' };
+
+let db: TestDatabase | undefined;
+let eaio: EaioProcesses | undefined;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  eaio = new EaioProcesses(db.url, E2E_STAGE_ENV);
+});
+
+afterAll(async () => {
+  eaio?.stopAll();
+  if (eaio) await deleteTopics(eaio.prefix).catch(() => undefined);
+  await db?.drop();
+});
+
+async function rowCount(): Promise<number> {
+  const [row] = await (db as TestDatabase).sql<{ n: number }[]>`SELECT count(*)::int AS n FROM meter_readings`;
+  return row?.n ?? 0;
+}
+
+/** Polls the table until `ready(count)`; fails if the process exits first or time runs out. */
+async function waitForRows(writer: Running, ready: (count: number) => boolean, what: string): Promise<number> {
+  let exited = false;
+  void writer.finished.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const count = await rowCount();
+    if (ready(count)) return count;
+    if (exited) throw new Error(`writer exited before ${what} (${count} rows)`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${count} rows)`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function killHard(writer: Running): Promise<void> {
+  writer.child.kill('SIGKILL');
+  const { signal } = await writer.finished;
+  expect(signal).toBe('SIGKILL');
+}
+
+describe('write_hypertable killed with SIGKILL twice mid-stream', () => {
+  it('ends with the same table as a clean run: every reading once, same values, offsets at the end', async () => {
+    const run = eaio as EaioProcesses;
+    const expected = expectedFromBdg2(SAMPLE, 'raw');
+    const total = expected.readings.size;
+    await run.runOk(['migrate']);
+    await run.runOk(['import', '--bdg2', SAMPLE]);
+    await run.runOk(['replay', '--bdg2', SAMPLE, '--variant', 'raw']);
+
+    const upstream = run.start(['run', 'validate', 'enrich_weather', '--exit-when-idle']);
+    const first = run.start(['run', 'write_hypertable'], WRITER_ENV);
+    const atFirstKill = await waitForRows(first, (n) => n > 0, 'the first rows');
+    await killHard(first);
+
+    const second = run.start(['run', 'write_hypertable'], WRITER_ENV);
+    const atSecondKill = await waitForRows(second, (n) => n >= atFirstKill + 500, '500 more rows');
+    await killHard(second);
+    // Both kills really happened mid-stream (otherwise this test would prove nothing).
+    expect(atFirstKill).toBeLessThan(total);
+    expect(atSecondKill).toBeLessThan(total);
+
+    const upstreamDone = await upstream.finished;
+    expect(upstreamDone.code, upstreamDone.stderr).toBe(0);
+    await run.runOk(['run', 'write_hypertable', '--exit-when-idle'], 90_000, WRITER_ENV);
+
+    const rows = await readMeterReadings((db as TestDatabase).sql);
+    const deadLetters = (await Promise.all(PIPELINE_STAGES.map((stage) => readDeadLetters(run, stage)))).flat();
+    expect(deadLetters).toEqual([]);
+    expect(account(expected, rows, deadLetters)).toEqual(EXACT);
+    expect(rows).toHaveLength(total);
+
+    // The offsets stored with the rows reached the end of every partition of the writer's input.
+    const kafka = new kafkajs.Kafka({
+      clientId: 'eaio-e2e',
+      brokers: loadEnv().KAFKA_BROKERS.split(','),
+      logLevel: kafkajs.logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    const topic = `${run.prefix}.readings.enriched.v1`;
+    const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+    const stored = await (db as TestDatabase).sql<{ partition: number; next_offset: string }[]>`
+      SELECT partition, next_offset::text FROM stage_offsets
+       WHERE consumer_group = ${`${run.prefix}.stage.write_hypertable`} AND topic = ${topic}`;
+    const storedBy = new Map(stored.map((s) => [s.partition, s.next_offset]));
+    for (const end of ends.filter((e) => e.high !== e.low)) expect(storedBy.get(end.partition)).toBe(end.high);
+  });
+});
