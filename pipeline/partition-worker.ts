@@ -22,7 +22,13 @@ export interface PreparedChunk {
   readonly eventTimes: readonly number[];
 }
 
-export type ChunkFailure = { readonly kind: 'retry'; readonly error: unknown } | { readonly kind: 'fatal'; readonly error: unknown };
+export type ChunkFailure =
+  | { readonly kind: 'retry'; readonly error: unknown }
+  | { readonly kind: 'defer'; readonly reason: string; readonly delayMs: number }
+  | { readonly kind: 'fatal'; readonly error: unknown };
+
+/** Pause after a `defer` result when the stage names no delay. */
+export const defaultDeferDelayMs = 250;
 
 export interface ChunkEnv<In, Out> {
   readonly stage: Stage<In, Out>;
@@ -136,6 +142,8 @@ export async function prepareChunk<In, Out>(
 
   const retryResult = slots.find((s) => s.result?.kind === 'retry');
   if (retryResult?.result?.kind === 'retry') return { kind: 'retry', error: retryResult.result.error };
+  const deferred = slots.find((s) => s.result?.kind === 'defer')?.result;
+  if (deferred?.kind === 'defer') return { kind: 'defer', reason: deferred.reason, delayMs: deferred.delayMs ?? defaultDeferDelayMs };
 
   const outgoing: ProduceRecord[] = [];
   const deadCodes = new Map<string, number>();

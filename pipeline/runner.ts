@@ -43,6 +43,8 @@ interface PartitionState {
   readonly budget: RetryBudget;
   /** For sinks with their own offsets: the stored offset has been applied. */
   seeked: boolean;
+  /** Highest offset counted as received, so re-runs (retry, defer) are not counted twice. */
+  receivedThrough: bigint;
   pausedAt?: number;
   resumeTimer?: NodeJS.Timeout;
 }
@@ -202,6 +204,7 @@ export class StageRunner<In, Out> {
         tracker: new OffsetTracker(),
         budget: new RetryBudget(this.retryPolicy),
         seeked: this.stage.loadStoredOffsets === undefined,
+        receivedThrough: -1n,
       };
       this.partitions.set(key, state);
       this.metrics.assignedPartitions.set({ stage: this.stage.name }, this.partitions.size);
@@ -305,7 +308,11 @@ export class StageRunner<In, Out> {
       if (this.fatalError || this.status !== 'running' || batch.isStale() || this.partitions.get(tpKey(state.tp)) !== state) break;
       const chunk = batch.records.slice(start, start + max);
       state.tracker.track(chunk.map((r) => BigInt(r.offset)));
-      if (state.budget.attempts === 0) this.metrics.received.inc({ stage: stageName }, chunk.length);
+      const fresh = chunk.filter((r) => BigInt(r.offset) > state.receivedThrough).length;
+      if (fresh > 0) {
+        this.metrics.received.inc({ stage: stageName }, fresh);
+        state.receivedThrough = BigInt((chunk[chunk.length - 1] as RawRecord).offset);
+      }
       const outcome = await prepareChunk(this.env, chunk, state.budget.attempts);
       if (outcome.kind !== 'ready') {
         failure = outcome;
@@ -330,6 +337,7 @@ export class StageRunner<In, Out> {
     }
     if (failure?.kind === 'fatal') return this.failFatal(failure.error);
     if (failure?.kind === 'retry') return this.scheduleRetry(state, failure.error, batch.records.length);
+    if (failure?.kind === 'defer') return this.scheduleDefer(state, failure.reason, failure.delayMs);
     if (prepared.length > 0) state.budget.reset();
     // Not awaited: commits are serialised on their own chain and must not slow the partition.
     void this.commit(false);
@@ -347,12 +355,24 @@ export class StageRunner<In, Out> {
     this.metrics.retries.inc({ stage: this.stage.name });
     const delay = backoffDelayMs(this.retryPolicy, attempt, this.options.random);
     this.log.warn({ partition: tpKey(state.tp), records, attempt, delayMs: delay, err: errorMessage(error) }, 'transient error, retrying batch after backoff');
+    this.pauseFor(state, delay);
+  }
+
+  /** The stage is waiting for something (bounded by the stage): pause without using the retry budget. */
+  private scheduleDefer(state: PartitionState, reason: string, delayMs: number): void {
+    this.metrics.deferrals.inc({ stage: this.stage.name, reason });
+    this.log.debug({ partition: tpKey(state.tp), reason, delayMs }, 'batch deferred');
+    this.pauseFor(state, delayMs);
+  }
+
+  /** Pauses fetching of one partition (backpressure, not sleeping in the handler) and resumes it later. */
+  private pauseFor(state: PartitionState, delayMs: number): void {
     this.consumer.pause(state.tp);
     state.pausedAt = Date.now();
     state.resumeTimer = setTimeout(() => {
       this.clearPause(state);
       if (this.status === 'running' && this.partitions.get(tpKey(state.tp)) === state) this.consumer.resume(state.tp);
-    }, delay);
+    }, delayMs);
   }
 
   private clearPause(state: PartitionState): void {

@@ -58,11 +58,19 @@ export type StageResult<Out> =
   | { readonly kind: 'ok'; readonly outputs: readonly OutputRecord<Out>[] }
   | { readonly kind: 'skip'; readonly reason: string }
   | { readonly kind: 'retry'; readonly error: Error }
+  /**
+   * Not ready yet (e.g. data this record joins with has not arrived): the runner pauses the
+   * partition for `delayMs` and hands the same records in again, without using the retry budget.
+   * The stage must bound how long it defers a record.
+   */
+  | { readonly kind: 'defer'; readonly reason: string; readonly delayMs?: number }
   | { readonly kind: 'dead_letter'; readonly code: string; readonly error: Error };
 
 export const ok = <Out>(...outputs: OutputRecord<Out>[]): StageResult<Out> => ({ kind: 'ok', outputs });
 export const skip = (reason: string): StageResult<never> => ({ kind: 'skip', reason });
 export const retry = (error: Error): StageResult<never> => ({ kind: 'retry', error });
+export const defer = (reason: string, delayMs?: number): StageResult<never> =>
+  delayMs === undefined ? { kind: 'defer', reason } : { kind: 'defer', reason, delayMs };
 export const deadLetter = (code: string, error: Error | string): StageResult<never> => ({
   kind: 'dead_letter',
   code,

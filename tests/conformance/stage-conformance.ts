@@ -61,7 +61,7 @@ function context(stage: string): StageContext {
 function checkResult(result: StageResult<unknown> | undefined): void {
   expect(result).toBeDefined();
   const r = result as StageResult<unknown>;
-  expect(['ok', 'skip', 'retry', 'dead_letter']).toContain(r.kind);
+  expect(['ok', 'skip', 'retry', 'defer', 'dead_letter']).toContain(r.kind);
   if (r.kind === 'skip') expect(r.reason).toMatch(snakeCase);
   if (r.kind === 'dead_letter') {
     expect(r.code).toMatch(snakeCase);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dlqHeader } from '../../pipeline/dlq.js';
 import { FatalError, TransientError } from '../../pipeline/errors.js';
-import { deadLetter, ok, skip } from '../../pipeline/stage.js';
+import { deadLetter, defer, ok, skip } from '../../pipeline/stage.js';
 import {
   committedTotal,
   dlqTopic,
@@ -72,6 +72,24 @@ describe('StageRunner on the in-memory broker', () => {
     expect(stage.seen).toEqual([stage.seen[0], stage.seen[0], stage.seen[0], stage.seen[0]]);
     expect(await metricValue(registry, 'pipeline_retries_total', { stage: 'echo' })).toBe(3);
     expect((await broker.readTopic(dlqTopic)).length).toBe(0);
+  });
+
+  it('defers a batch the stage is not ready for: paused, handed in again, no retry budget used', async () => {
+    const { broker, registry, makeRunner, produce, values } = setup(1);
+    let notReady = 25; // more deferrals than the retry budget's attempts
+    const stage = echoStage(async (batch) =>
+      batch.map((r) => (r.id === 3 && notReady-- > 0 ? defer('waiting_for_input', 1) : ok({ value: r }))),
+    );
+    const runner = makeRunner(stage);
+    await runner.start();
+    produce(10);
+    await eventually(() => committedTotal(broker, group, inTopic) === 10, 'committed');
+    await runner.stop();
+    expect(runner.fatal).toBeUndefined();
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(await metricValue(registry, 'pipeline_deferrals_total', { stage: 'echo', reason: 'waiting_for_input' })).toBe(25);
+    expect(await metricValue(registry, 'pipeline_retries_total', { stage: 'echo' })).toBe(0);
+    expect(await metricValue(registry, 'pipeline_records_received_total', { stage: 'echo' })).toBe(10);
   });
 
   it('retries when process throws an error the classifier knows as transient', async () => {
