@@ -32,25 +32,11 @@ describe('AsOfCache', () => {
     expect(cache.size()).toBe(11);
   });
 
-  it('wakes a waiting reading when its weather arrives', async () => {
-    const cache = new AsOfCache<{ time: number; temp: number }>(3 * HOUR, 48 * HOUR);
-    const waiting = cache.waitFor('s', 5 * HOUR, 60_000);
-    setTimeout(() => cache.put('s', obs(5, 7)), 5);
-    expect((await waiting)?.temp).toBe(7);
-  });
-
-  it('gives up after the bounded wait and returns what matches', async () => {
-    const cache = new AsOfCache<{ time: number; temp: number }>(3 * HOUR, 48 * HOUR);
-    cache.put('s', obs(3, 9));
-    expect((await cache.waitFor('s', 5 * HOUR, 10))?.temp).toBe(9);
-    expect(await cache.waitFor('t', 5 * HOUR, 10)).toBeUndefined();
-  });
-
-  it('stops waiting when the worker shuts down', async () => {
-    const cache = new AsOfCache<{ time: number; temp: number }>(3 * HOUR, 48 * HOUR);
-    const controller = new AbortController();
-    const waiting = cache.waitFor('s', 5 * HOUR, 60_000, controller.signal);
-    controller.abort();
-    expect(await waiting).toBeUndefined();
+  it('knows which sites have any weather', () => {
+    const cache = new AsOfCache<{ time: number; temp: number }>(HOUR, 48 * HOUR);
+    expect(cache.hasSite('s')).toBe(false);
+    cache.put('s', obs(1, 1));
+    expect(cache.hasSite('s')).toBe(true);
+    expect(cache.hasSite('t')).toBe(false);
   });
 });

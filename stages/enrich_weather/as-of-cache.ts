@@ -1,22 +1,15 @@
 /**
  * Per-site weather kept in time order for an as-of join: a reading gets the latest observation
- * at or before its hour, within a tolerance. Readings whose weather has not arrived yet can wait
- * for it (bounded), because weather and readings travel on different topics and partitions and
- * may be consumed out of order.
+ * at or before its hour, within a tolerance. Memory is bounded per site by a retention window
+ * behind the site's newest observation.
  */
 export interface Timed {
   /** ms since epoch, UTC. */
   readonly time: number;
 }
 
-interface Waiter {
-  readonly time: number;
-  readonly resolve: () => void;
-}
-
 export class AsOfCache<T extends Timed> {
   private readonly bySite = new Map<string, T[]>();
-  private readonly waiters = new Map<string, Set<Waiter>>();
 
   constructor(
     private readonly toleranceMs: number,
@@ -24,7 +17,7 @@ export class AsOfCache<T extends Timed> {
     private readonly retentionMs: number,
   ) {}
 
-  /** Inserts or replaces (same time) an observation and wakes readings that were waiting for it. */
+  /** Inserts or replaces (same time) an observation. */
   put(site: string, observation: T): void {
     let series = this.bySite.get(site);
     if (!series) {
@@ -35,7 +28,6 @@ export class AsOfCache<T extends Timed> {
     if (index > 0 && series[index - 1]?.time === observation.time) series[index - 1] = observation;
     else series.splice(index, 0, observation);
     this.evictOld(series);
-    this.wake(site, observation.time);
   }
 
   /** The observation at or before `time` and no older than the tolerance, if any. */
@@ -55,39 +47,15 @@ export class AsOfCache<T extends Timed> {
     return last !== undefined && last.time >= time;
   }
 
-  /**
-   * Resolves with the match as soon as an observation at or after `time` arrives for the site,
-   * or with whatever matches when `waitMs` runs out or `signal` aborts.
-   */
-  async waitFor(site: string, time: number, waitMs: number, signal?: AbortSignal): Promise<T | undefined> {
-    if (this.hasObservationAfter(site, time) || waitMs <= 0) return this.lookup(site, time);
-    await new Promise<void>((resolve) => {
-      const set = this.waiters.get(site) ?? new Set<Waiter>();
-      this.waiters.set(site, set);
-      const finish = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', finish);
-        set.delete(waiter);
-        resolve();
-      };
-      const waiter: Waiter = { time, resolve: finish };
-      const timer = setTimeout(finish, waitMs);
-      signal?.addEventListener('abort', finish, { once: true });
-      set.add(waiter);
-    });
-    return this.lookup(site, time);
+  /** True when any observation of the site is held. */
+  hasSite(site: string): boolean {
+    return (this.bySite.get(site)?.length ?? 0) > 0;
   }
 
   size(): number {
     let total = 0;
     for (const series of this.bySite.values()) total += series.length;
     return total;
-  }
-
-  private wake(site: string, time: number): void {
-    const set = this.waiters.get(site);
-    if (!set) return;
-    for (const waiter of [...set]) if (time >= waiter.time) waiter.resolve();
   }
 
   private evictOld(series: T[]): void {

@@ -9,15 +9,14 @@ const schema = z.object({
     .max(48)
     .default(3)
     .describe('A reading joins the latest observation at or before its hour that is at most this many hours older.'),
-  // Capped well below the consumer session timeout (10 s): a kafkajs batch handler cannot heartbeat while it waits.
   EAIO_WEATHER_MAX_WAIT_MS: z.coerce
     .number()
     .int()
     .min(0)
-    .max(5_000)
-    .default(2_000)
+    .max(3_600_000)
+    .default(5_000)
     .describe(
-      'Longest time one batch of readings waits for weather that has not arrived; then it passes with weather_missing.',
+      'Longest a reading waits (its partition paused, others flowing) for weather that has not arrived; then it passes with the best match or weather_missing.',
     ),
   EAIO_WEATHER_CACHE_HOURS: z.coerce
     .number()

@@ -2,14 +2,13 @@
  * enrich_weather: joins each validated reading with its site's weather, as of the reading's hour.
  * Reads `weather.raw.v1` (stored in `weather_observations` and the per-site cache; nothing is
  * emitted for it) and `readings.validated.v1` (emitted to `readings.enriched.v1` with weather, or
- * with nulls and `weather_missing` once the bounded wait is over: never dropped).
+ * with nulls and `weather_missing`: never dropped).
  *
- * Waiting cannot deadlock: the runner processes partitions concurrently (one batch in flight per
- * partition), so a waiting readings batch and a weather batch already fetched run side by side,
- * and the wait is bounded. Limit on Kafka: kafkajs fetches again only when every batch of the
- * previous fetch is done, so weather that reaches the broker after the readings' fetch is read only
- * after the wait; the wait helps for weather fetched together with (or before) the readings, which
- * is how `eaio replay` publishes. Hence the small default wait. The rounds of the join: weather-join.ts.
+ * Out-of-order arrival: a reading whose weather may still come (see weather-join.ts, "settled")
+ * makes the stage defer its batch. The runner pauses that partition and keeps fetching the others
+ * — weather included — and hands the batch in again shortly; after `maxWaitMs` per reading
+ * (weather-waits.ts) the reading goes on with the best match so far. Waiting inside `process`
+ * instead would hold kafkajs's whole fetch loop, so weather fetched later could never end the wait.
  */
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
@@ -17,8 +16,10 @@ import { type EnrichedReading, EnrichedReadingSchema, type WeatherObservation } 
 import { TOPICS } from '../../domain/topics.js';
 import {
   deadLetter,
+  defer,
   type Envelope,
   jsonCodec,
+  type RawRecord,
   ok,
   type Stage,
   type StageContext,
@@ -33,6 +34,12 @@ import { type CachedWeather, enrichReading, toCachedWeather } from './enrich.js'
 import { type EnrichInput, enrichInputCodec, enrichInputTopics } from './input.js';
 import { WeatherJoin } from './weather-join.js';
 import { WeatherStore } from './weather-store.js';
+import { WeatherWaits } from './weather-waits.js';
+
+/** How soon a deferred batch is handed in again. */
+const RECHECK_MS = 200;
+
+const recordKey = (raw: RawRecord): string => `${raw.topic}:${raw.partition}:${raw.offset}`;
 
 export interface EnrichWeatherDeps {
   /** A pool owned by the caller; without it the stage opens one on DATABASE_URL and closes it itself. */
@@ -53,11 +60,11 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
   const store = new WeatherStore(sql);
   const cache = new AsOfCache<CachedWeather>(config.toleranceMs, config.cacheRetentionMs);
   const join = new WeatherJoin(cache, store);
+  const waits = new WeatherWaits(config.maxWaitMs);
 
   async function storeWeather(observations: readonly WeatherObservation[]): Promise<StageResult<EnrichedReading>[]> {
-    // Into the cache first: a readings batch waiting for this hour wakes without a DB round trip.
-    // The upsert follows; if it fails the batch is redelivered and both happen again.
-    for (const o of observations) cache.put(o.site_id, toCachedWeather(o));
+    // Stored before cached: the cache evicts hours behind its newest observation, and a reading
+    // that misses the cache must then find the hour in the table, so the table has to hold it first.
     try {
       await store.upsert(observations);
     } catch (error) {
@@ -67,18 +74,35 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
       }
       throw error;
     }
+    for (const o of observations) {
+      cache.put(o.site_id, toCachedWeather(o));
+      waits.weatherArrived(o.site_id);
+    }
     return observations.map(() => ok<EnrichedReading>());
   }
 
-  async function enrichReadings(envelopes: readonly Envelope<EnrichInput>[], ctx: StageContext) {
-    const readings = envelopes.flatMap((e) => (e.value.kind === 'reading' ? [e.value.reading] : []));
-    const matches = await join.match(
-      readings.map((r) => ({ site: r.site_id, time: Date.parse(r.time) })),
-      { toleranceMs: config.toleranceMs, maxWaitMs: config.maxWaitMs, signal: ctx.signal },
+  /** The enriched readings, or undefined when the batch should wait for late weather. */
+  async function enrichReadings(
+    envelopes: readonly Envelope<EnrichInput>[],
+    ctx: StageContext,
+  ): Promise<EnrichedReading[] | undefined> {
+    const items = envelopes.flatMap((e) => (e.value.kind === 'reading' ? [{ reading: e.value.reading, key: recordKey(e.raw) }] : []));
+    const answers = await join.lookup(
+      items.map(({ reading }) => ({ site: reading.site_id, time: Date.parse(reading.time) })),
+      config.toleranceMs,
     );
-    const enriched = readings.map((r, i) => enrichReading(r, matches[i]));
+    const now = Date.now();
+    let wait = false;
+    items.forEach(({ reading, key }, i) => {
+      if (answers[i]?.settled) return;
+      if (waits.keepWaiting(key, reading.site_id, cache.hasSite(reading.site_id), now)) wait = true;
+    });
+    // On shutdown nothing waits: the drain must finish.
+    if (wait && !ctx.signal.aborted) return undefined;
+    for (const { key } of items) waits.done(key);
+    const enriched = items.map(({ reading }, i) => enrichReading(reading, answers[i]?.match));
     const missing = enriched.filter((r) => r.weather_missing).length;
-    if (missing > 0) ctx.log.info({ records: enriched.length, missing }, 'readings passed on without weather');
+    if (missing > 0) ctx.log.debug({ records: enriched.length, missing }, 'readings passed on without weather');
     return enriched;
   }
 
@@ -109,8 +133,13 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
       let r = 0;
       return batch.map((e) => {
         if (e.value.kind === 'weather') return weatherResults[w++] as StageResult<EnrichedReading>;
+        if (enriched === undefined) return defer('weather_not_arrived', RECHECK_MS);
         return ok({ value: enriched[r++] as EnrichedReading });
       });
+    },
+
+    async onPartitionsRevoked() {
+      waits.reset();
     },
 
     async close() {

@@ -1,25 +1,20 @@
 /**
- * The as-of join of a batch of readings with their sites' weather, in up to three rounds, each
- * only for the readings the previous one left open:
+ * The as-of join of a batch of readings with their sites' weather, in two rounds, the second only
+ * for the readings the first left open:
  *  1. the in-memory cache;
  *  2. `weather_observations` (observations this member never saw: evicted, from before a restart,
- *     or consumed by the member that owns that weather partition);
- *  3. a bounded wait for observations that have not arrived yet (weather and readings travel on
- *     different topics), then one more look at the store, because another member may have stored
- *     the observation in the meantime.
+ *     or consumed by the member that owns that weather partition).
  * A reading is settled once its match is for its own hour or a later observation of its site is
- * known (waiting cannot improve it). Whatever is still open when the wait ends goes on with the
- * best match found, possibly none: readings are never held back longer than `maxWaitMs` per batch.
+ * known: waiting cannot improve it. Unsettled readings may still get a better match when late
+ * weather arrives; whether to wait for it is decided by `WeatherWaits` (the stage defers the batch).
  */
 import type { AsOfCache } from './as-of-cache.js';
 import { type CachedWeather, newerWeather } from './enrich.js';
 import type { WeatherQuery, WeatherSource } from './weather-store.js';
 
-export interface JoinOptions {
-  readonly toleranceMs: number;
-  /** Longest the whole batch waits for late weather (one wait shared by all its readings). */
-  readonly maxWaitMs: number;
-  readonly signal?: AbortSignal;
+export interface JoinAnswer {
+  readonly match: CachedWeather | undefined;
+  readonly settled: boolean;
 }
 
 interface Slot {
@@ -34,26 +29,21 @@ export class WeatherJoin {
     private readonly store: WeatherSource,
   ) {}
 
-  async match(queries: readonly WeatherQuery[], options: JoinOptions): Promise<(CachedWeather | undefined)[]> {
+  async lookup(queries: readonly WeatherQuery[], toleranceMs: number): Promise<JoinAnswer[]> {
     const slots: Slot[] = queries.map((query) => ({ query, settled: false }));
     for (const slot of slots) this.settleFromCache(slot);
-
-    await this.askStore(open(slots), options.toleranceMs);
-
-    const waiting = open(slots);
-    if (waiting.length > 0 && options.maxWaitMs > 0 && !options.signal?.aborted) {
-      await this.waitForLateWeather(waiting, options);
-      for (const slot of waiting) this.settleFromCache(slot);
-      await this.askStore(open(slots), options.toleranceMs);
-    }
-    return slots.map((slot) => slot.best);
+    await this.askStore(
+      slots.filter((s) => !s.settled),
+      toleranceMs,
+    );
+    return slots.map((slot) => ({ match: slot.best, settled: slot.settled }));
   }
 
   private settleFromCache(slot: Slot): void {
     const { site, time } = slot.query;
     slot.best = newerWeather(slot.best, this.cache.lookup(site, time));
-    slot.settled ||=
-      slot.best?.time === time || (slot.best !== undefined && this.cache.hasObservationAfter(site, time));
+    // Without a match the store is still asked: the cache only holds a recent window per site.
+    slot.settled ||= slot.best?.time === time || (slot.best !== undefined && this.cache.hasObservationAfter(site, time));
   }
 
   /** One round trip for the distinct (site, hour) pairs of `slots`; matches also go into the cache. */
@@ -72,17 +62,6 @@ export class WeatherJoin {
       slot.settled ||= answer.hasLater || slot.best?.time === slot.query.time;
     }
   }
-
-  /** One waiter per site, for the latest hour any open reading of that site needs; all share the deadline. */
-  private async waitForLateWeather(slots: readonly Slot[], options: JoinOptions): Promise<void> {
-    const latestBySite = new Map<string, number>();
-    for (const { query } of slots)
-      latestBySite.set(query.site, Math.max(latestBySite.get(query.site) ?? query.time, query.time));
-    await Promise.all(
-      [...latestBySite].map(([site, time]) => this.cache.waitFor(site, time, options.maxWaitMs, options.signal)),
-    );
-  }
 }
 
-const open = (slots: readonly Slot[]): Slot[] => slots.filter((s) => !s.settled);
 const queryKey = (q: WeatherQuery): string => `${q.site}\u0000${q.time}`;

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { WeatherWaits } from './weather-waits.js';
+
+describe('WeatherWaits', () => {
+  it('lets a reading wait until maxWait has passed since it was first deferred', () => {
+    const waits = new WeatherWaits(1_000);
+    expect(waits.keepWaiting('p0:5', 'Panther', true, 10_000)).toBe(true);
+    expect(waits.keepWaiting('p0:5', 'Panther', true, 10_999)).toBe(true);
+    expect(waits.keepWaiting('p0:5', 'Panther', true, 11_000)).toBe(false);
+    // A site with weather is not marked weatherless by one late hour.
+    expect(waits.isWeatherless('Panther')).toBe(false);
+  });
+
+  it('each reading has its own clock, forgotten once it went on', () => {
+    const waits = new WeatherWaits(1_000);
+    waits.keepWaiting('a', 'Panther', true, 0);
+    expect(waits.keepWaiting('b', 'Panther', true, 900)).toBe(true);
+    expect(waits.keepWaiting('a', 'Panther', true, 1_000)).toBe(false);
+    expect(waits.keepWaiting('b', 'Panther', true, 1_000)).toBe(true);
+    waits.done('a');
+    waits.done('b');
+    expect(waits.waiting).toBe(0);
+  });
+
+  it('remembers a site that never had weather so its readings stop waiting, until weather comes', () => {
+    const waits = new WeatherWaits(1_000);
+    waits.keepWaiting('a', 'Bobcat', false, 0);
+    expect(waits.keepWaiting('a', 'Bobcat', false, 1_000)).toBe(false);
+    expect(waits.isWeatherless('Bobcat')).toBe(true);
+    expect(waits.keepWaiting('b', 'Bobcat', false, 1_001)).toBe(false);
+    waits.weatherArrived('Bobcat');
+    expect(waits.keepWaiting('c', 'Bobcat', true, 1_002)).toBe(true);
+  });
+
+  it('never waits when maxWait is 0', () => {
+    expect(new WeatherWaits(0).keepWaiting('a', 'Panther', true, 0)).toBe(false);
+  });
+});
