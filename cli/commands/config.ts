@@ -1,12 +1,17 @@
-import { loadEnv, renderEnvExample } from '../../config/load.js';
-import { envSchema } from '../../config/schema.js';
+import type { z } from 'zod';
+import { coreSection, parseEnvSection, renderEnvExample } from '../../config/load.js';
+import { stageSettings } from '../../stages/settings.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio config <show|example|check>
 
-  show      print every setting with its current value (passwords masked)
-  example   print a .env.example generated from the schema
-  check     validate the environment; exit 2 and list every problem if invalid`;
+  show      print every setting (core and per stage) with its current value (passwords masked)
+  example   print a .env.example generated from the schemas
+  check     validate the environment; exit 2 and list every problem if invalid
+
+Every setting is optional; the defaults point at the local stack (eaio services up).`;
+
+const sections = [coreSection, ...stageSettings];
 
 function maskSecrets(value: string): string {
   return value.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
@@ -19,19 +24,33 @@ export const configCommand: Command = {
   async run(argv) {
     const [action] = argv;
     if (action === 'example') {
-      process.stdout.write(renderEnvExample());
+      process.stdout.write(renderEnvExample(stageSettings));
       return 0;
     }
     if (action === 'check') {
-      loadEnv();
+      const problems: string[] = [];
+      for (const section of sections) {
+        try {
+          parseEnvSection(section.schema);
+        } catch (error) {
+          problems.push(`${section.title}:\n${(error as Error).message}`);
+        }
+      }
+      if (problems.length > 0) {
+        console.error(problems.join('\n'));
+        return 2;
+      }
       console.log('configuration OK');
       return 0;
     }
     if (action === 'show') {
-      const env = loadEnv() as Record<string, unknown>;
-      for (const [key, field] of Object.entries(envSchema.shape)) {
-        const value = env[key];
-        console.log(`${key}=${value === undefined ? '' : maskSecrets(String(value))}    # ${field.description ?? ''}`);
+      for (const section of sections) {
+        const values = parseEnvSection(section.schema) as Record<string, unknown>;
+        console.log(`# ${section.title}`);
+        for (const [key, field] of Object.entries(section.schema.shape)) {
+          const value = values[key];
+          console.log(`${key}=${value === undefined ? '' : maskSecrets(String(value))}    # ${(field as z.ZodType).description ?? ''}`);
+        }
       }
       return 0;
     }

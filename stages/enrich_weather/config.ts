@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ConfigError } from '../../config/load.js';
+import { parseEnvSection } from '../../config/load.js';
 
 /** Settings of the enrich_weather stage, read from its own environment variables. */
-const schema = z.object({
+export const enrichWeatherSettings = z.object({
   EAIO_WEATHER_TOLERANCE_HOURS: z.coerce
     .number()
     .min(0)
@@ -53,12 +53,7 @@ export interface EnrichWeatherConfig {
 const HOUR_MS = 3_600_000;
 
 export function loadEnrichWeatherConfig(source: NodeJS.ProcessEnv = process.env): EnrichWeatherConfig {
-  const relevant = Object.fromEntries(
-    Object.keys(schema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
-  );
-  const parsed = schema.safeParse(relevant);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  const env = parsed.data;
+  const env = parseEnvSection(enrichWeatherSettings, source);
   return {
     toleranceMs: env.EAIO_WEATHER_TOLERANCE_HOURS * HOUR_MS,
     maxWaitMs: env.EAIO_WEATHER_MAX_WAIT_MS,

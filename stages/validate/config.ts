@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ConfigError } from '../../config/load.js';
+import { parseEnvSection } from '../../config/load.js';
 
 /** Settings of the validate stage, read from its own environment variables. */
-const schema = z.object({
+export const validateSettings = z.object({
   EAIO_VALIDATE_BATCH_RECORDS: z.coerce
     .number()
     .int()
@@ -48,12 +48,7 @@ export interface ValidateConfig {
 }
 
 export function loadValidateConfig(source: NodeJS.ProcessEnv = process.env): ValidateConfig {
-  const relevant = Object.fromEntries(
-    Object.keys(schema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
-  );
-  const parsed = schema.safeParse(relevant);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  const env = parsed.data;
+  const env = parseEnvSection(validateSettings, source);
   return {
     maxRecords: env.EAIO_VALIDATE_BATCH_RECORDS,
     catalogRefreshMs: env.EAIO_VALIDATE_CATALOG_REFRESH_S * 1_000,

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { ConfigError } from '../../config/load.js';
+import { parseEnvSection } from '../../config/load.js';
 import { TOPICS } from '../../domain/topics.js';
 
 /** Settings of the write_hypertable stage, read from its own environment variables. */
-const schema = z.object({
+export const writeHypertableSettings = z.object({
   EAIO_WRITER_INPUT_TOPIC: z
     .string()
     .regex(/^[a-zA-Z0-9._-]+$/, 'a logical topic name, e.g. readings.scored.v1')
@@ -34,12 +34,7 @@ export interface WriteHypertableConfig {
 }
 
 export function loadWriteHypertableConfig(source: NodeJS.ProcessEnv = process.env): WriteHypertableConfig {
-  const relevant = Object.fromEntries(
-    Object.keys(schema.shape).map((key) => [key, source[key] === '' ? undefined : source[key]]),
-  );
-  const parsed = schema.safeParse(relevant);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  const env = parsed.data;
+  const env = parseEnvSection(writeHypertableSettings, source);
   return {
     inputTopic: env.EAIO_WRITER_INPUT_TOPIC,
     maxRecords: env.EAIO_WRITER_BATCH_RECORDS,
