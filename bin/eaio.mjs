@@ -3,5 +3,10 @@
 import { register } from 'tsx/esm/api';
 
 register();
+// `eaio ... | head` closes the pipe early: that is not an error worth a stack trace.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 const { main } = await import('../cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));
