@@ -137,7 +137,9 @@ export class MemoryBroker implements Broker {
       const topics = [...new Set(group.members.flatMap((m) => m.subscribed))].sort();
       const tps: TopicPartition[] = topics.flatMap((topic) => this.partitionsOf(topic).map((_, partition) => ({ topic, partition })));
       const shares = new Map<MemoryConsumer, TopicPartition[]>(group.members.map((m) => [m, []]));
-      tps.forEach((tp, i) => shares.get(group.members[i % group.members.length] as MemoryConsumer)?.push(tp));
+      tps.forEach((tp, i) => {
+        shares.get(group.members[i % group.members.length] as MemoryConsumer)?.push(tp);
+      });
       for (const [member, share] of shares) await member.assign(share);
     });
     return group.rebalancing;

@@ -34,7 +34,9 @@ describe('StageRunner on the in-memory broker', () => {
       idsByKey.set(v.key, [...(idsByKey.get(v.key) ?? []), v.id]);
     }
     for (const ids of idsByKey.values()) expect(ids).toEqual([...ids].sort((a, b) => a - b));
-    inputs.forEach((log, partition) => expect(broker.committed(group, { topic: inTopic, partition })).toBe(BigInt(log.length)));
+    inputs.forEach((log, partition) => {
+      expect(broker.committed(group, { topic: inTopic, partition })).toBe(BigInt(log.length));
+    });
   });
 
   it('never commits an offset whose outputs are not acknowledged', async () => {
