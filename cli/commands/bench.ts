@@ -16,6 +16,7 @@ export const benchCommand: Command = {
   summary: 'benchmarks (runtime: pass-through stage vs raw kafkajs)',
   usage,
   async run(argv) {
+    if (argv[0] === 'ingest') return (await import('../../scripts/bench/ingest.js')).runIngestCli(argv.slice(1));
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,

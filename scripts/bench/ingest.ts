@@ -1,0 +1,330 @@
+/**
+ * `eaio bench ingest`: readings/s end to end through validate → enrich_weather →
+ * write_hypertable on the local stack, next to the COPY ceiling of the same rows (ingest-copy.ts).
+ *
+ * A fresh database (migrated, catalog imported) and a unique topic prefix. The three stages run in
+ * ONE `eaio run` process, started and joined before the clock starts; the clock runs from the
+ * start of a max-speed replay (in this process, as `eaio replay` does it) until every replayed
+ * reading is a row or a dead letter. Skipped readings (duplicates in a batch) would never arrive:
+ * the wait gives up after a stall and reports what it has.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import kafkajs from 'kafkajs';
+import postgres, { type Sql } from 'postgres';
+import { writeCatalog } from '../../cli/commands/import.js';
+import { createCliProducer } from '../../cli/kafka-producer.js';
+import { publishHours } from '../../cli/replay-publisher.js';
+import { loadEnv } from '../../config/load.js';
+import { parseMetadata } from '../../domain/bdg2/metadata.js';
+import { ReplayReader, type Variant } from '../../domain/bdg2/replay-events.js';
+import { METER_TYPES } from '../../domain/meter-types.js';
+import { migrate } from '../../sql/migrate.js';
+import { type CopyFigure, copyCeiling } from './ingest-copy.js';
+
+export const INGEST_STAGES = ['validate', 'enrich_weather', 'write_hypertable'] as const;
+const STALL_MS = 30_000;
+
+export interface IngestOptions {
+  readonly dir: string;
+  readonly variant: Variant;
+  /** Keep the database and topics for inspection. */
+  readonly keep?: boolean;
+  readonly progress?: (line: string) => void;
+}
+
+export interface IngestFigures {
+  readonly dir: string;
+  readonly variant: Variant;
+  readonly replayed: number;
+  readonly rows: number;
+  readonly deadLetters: number;
+  readonly replaySeconds: number;
+  readonly pipelineSeconds: number;
+  readonly pipelinePerSecond: number;
+  readonly copy: CopyFigure;
+  /** pipeline readings/s ÷ COPY rows/s. */
+  readonly ratio: number;
+  readonly complete: boolean;
+}
+
+/** `../shared/data/bdg2` next to the repository when it exists (the large slice), else the sample. */
+export function defaultBdg2Dir(repoRoot = process.cwd()): string {
+  const shared = resolve(repoRoot, '..', 'shared', 'data', 'bdg2');
+  return existsSync(join(shared, 'metadata.csv')) ? shared : resolve(repoRoot, 'data', 'bdg2-sample');
+}
+
+async function freshDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `eaio_bench_${randomBytes(5).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  await admin.unsafe(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end({ timeout: 5 });
+    },
+  };
+}
+
+/** Starts `eaio run` with the three stages and resolves once every stage holds partitions (/readyz). */
+async function startPipeline(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['bin/eaio.mjs', 'run', ...INGEST_STAGES], {
+    cwd: process.cwd(),
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolvePort, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { msg?: string; port?: number; level?: number };
+        if (entry.msg === 'metrics server listening' && entry.port) resolvePort(entry.port);
+        // Warnings and errors of the worker are worth seeing next to the figures.
+        if ((entry.level ?? 0) >= 40) process.stderr.write(`worker: ${line}\n`);
+      } catch {}
+    });
+    child.once('exit', (code) => {
+      reject(new Error(`eaio run exited with ${code} before listening`));
+      if (code !== null) process.stderr.write(`worker: eaio run exited with code ${code}\n`);
+    });
+  });
+  const deadline = Date.now() + 60_000;
+  while ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status !== 200) {
+    if (Date.now() > deadline) throw new Error('the pipeline did not become ready in 60 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return child;
+}
+
+/**
+ * Workaround for a runtime limit (reported): the runner produces the outputs of a whole fetched
+ * batch in one request, so with a backlog (1 MiB fetched per partition) the record batch for one
+ * output partition can exceed the broker's default 1 MB message size, and the stage stops with
+ * MESSAGE_TOO_LARGE. The bench creates its topics up front with a larger `max.message.bytes`.
+ */
+async function createTopicsWithLargeMessages(
+  admin: kafkajs.Admin,
+  prefix: string,
+  partitions: number,
+  replication: number,
+) {
+  const logical = [
+    'readings.raw.v1',
+    'weather.raw.v1',
+    'readings.validated.v1',
+    'readings.enriched.v1',
+    ...INGEST_STAGES.map((s) => `dlq.${s}.v1`),
+  ];
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: logical.map((t) => ({
+      topic: `${prefix}.${t}`,
+      numPartitions: partitions,
+      replicationFactor: replication,
+      configEntries: [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }],
+    })),
+  });
+}
+
+async function deadLetterCount(admin: kafkajs.Admin, prefix: string): Promise<number> {
+  const existing = new Set(await admin.listTopics());
+  let total = 0;
+  for (const stage of INGEST_STAGES) {
+    const topic = `${prefix}.dlq.${stage}.v1`;
+    if (!existing.has(topic)) continue;
+    for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high) - Number(p.low);
+  }
+  return total;
+}
+
+async function rowCount(sql: Sql): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM meter_readings`;
+  return row?.n ?? 0;
+}
+
+function replayReader(dir: string, variant: Variant): ReplayReader {
+  const path = join(dir, 'metadata.csv');
+  const metadata = parseMetadata(readFileSync(path, 'utf8'), path);
+  const buildings = new Map(
+    metadata.buildings.map((b) => [b.building_id, { siteId: b.site_id, timezone: b.timezone }]),
+  );
+  const sites = new Map(metadata.sites.map((s) => [s.site_id, s.timezone]));
+  return new ReplayReader({ dir, variant, meterTypes: [...METER_TYPES] }, buildings, sites);
+}
+
+export async function runIngestBench(options: IngestOptions): Promise<IngestFigures> {
+  const say = options.progress ?? (() => undefined);
+  const env = loadEnv();
+  const prefix = `bench-ingest-${randomBytes(4).toString('hex')}`;
+  const db = await freshDatabase(env.DATABASE_URL);
+  const sql = postgres(db.url, { max: 2, onnotice: () => undefined });
+  const kafka = new kafkajs.Kafka({
+    clientId: 'eaio-bench',
+    brokers: env.KAFKA_BROKERS.split(','),
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  let worker: ChildProcess | undefined;
+  try {
+    await migrate(sql);
+    const metadataPath = join(options.dir, 'metadata.csv');
+    await writeCatalog(sql, parseMetadata(readFileSync(metadataPath, 'utf8'), metadataPath));
+    say(`database ${new URL(db.url).pathname.slice(1)} migrated, catalog imported; topic prefix ${prefix}`);
+    const childEnv = {
+      ...process.env,
+      DATABASE_URL: db.url,
+      EAIO_TOPIC_PREFIX: prefix,
+      METRICS_PORT: '0',
+      EAIO_PROMETHEUS_SD_DIR: mkdtempSync(join(tmpdir(), 'eaio-bench-sd-')),
+      // info: the worker announces its metrics port in the "metrics server listening" line.
+      LOG_LEVEL: 'info',
+    };
+    await admin.connect();
+    await createTopicsWithLargeMessages(admin, prefix, env.EAIO_TOPIC_PARTITIONS, env.EAIO_TOPIC_REPLICATION);
+    worker = await startPipeline(childEnv);
+    let workerExit: number | null | undefined;
+    worker.once('exit', (code) => {
+      workerExit = code;
+    });
+    say(`pipeline ready: eaio run ${INGEST_STAGES.join(' ')} (one process)`);
+
+    const reader = replayReader(options.dir, options.variant);
+    const producer = createCliProducer({ ...env, EAIO_TOPIC_PREFIX: prefix }, 'bench-replay');
+    await producer.connect();
+    await producer.ensureTopics([`${prefix}.readings.raw.v1`, `${prefix}.weather.raw.v1`]);
+    const started = performance.now();
+    const elapsed = () => (performance.now() - started) / 1000;
+    let replayed: number | undefined;
+    let replaySeconds = 0;
+    const replay = publishHours(reader.hours(), producer, { topicPrefix: prefix, speed: 'max' })
+      .then((counts) => {
+        replayed = counts.readings.count;
+        replaySeconds = elapsed();
+        say(`replay done: ${replayed} readings in ${replaySeconds.toFixed(1)} s`);
+      })
+      .finally(() => producer.disconnect());
+    replay.catch(() => undefined);
+
+    let rows = 0;
+    let dead = 0;
+    let lastChange = performance.now();
+    let lastReport = 0;
+    let finishedAt = 0;
+    for (;;) {
+      const [r, d] = await Promise.all([rowCount(sql), deadLetterCount(admin, prefix)]);
+      if (r + d !== rows + dead) {
+        lastChange = performance.now();
+        finishedAt = elapsed();
+      }
+      [rows, dead] = [r, d];
+      if (replayed !== undefined && rows + dead >= replayed) break;
+      if (replayed !== undefined && performance.now() - lastChange > STALL_MS) break;
+      if (workerExit !== undefined) {
+        say(`the pipeline process exited (code ${workerExit}) before it finished`);
+        break;
+      }
+      if (elapsed() - lastReport >= 2) {
+        lastReport = elapsed();
+        say(
+          `${elapsed().toFixed(1)} s  replayed ${replayed ?? reader.stats.readings}  written ${rows}  dead-lettered ${dead}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await replay;
+    const total = replayed ?? 0;
+    const complete = rows + dead >= total;
+    say(
+      `pipeline: ${rows} rows + ${dead} dead letters of ${total} readings in ${finishedAt.toFixed(1)} s${complete ? '' : ' (INCOMPLETE: stalled)'}`,
+    );
+
+    say('COPY ceiling: exporting the rows, loading them into an empty copy of meter_readings');
+    const copy = await copyCeiling(sql, db.url);
+    const pipelinePerSecond = rows / finishedAt;
+    return {
+      dir: options.dir,
+      variant: options.variant,
+      replayed: total,
+      rows,
+      deadLetters: dead,
+      replaySeconds,
+      pipelineSeconds: finishedAt,
+      pipelinePerSecond,
+      copy,
+      ratio: pipelinePerSecond / copy.rowsPerSecond,
+      complete,
+    };
+  } finally {
+    if (worker && worker.exitCode === null) {
+      const exited = new Promise((r) => worker?.once('exit', r));
+      worker.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+      if (worker.exitCode === null) worker.kill('SIGKILL');
+    }
+    await sql.end({ timeout: 5 });
+    if (!options.keep) {
+      await db.drop();
+      const topics = (await admin.listTopics().catch(() => [] as string[])).filter((t) => t.startsWith(`${prefix}.`));
+      if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+    }
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export function renderIngest(f: IngestFigures): string {
+  const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} readings/s`;
+  return [
+    `BDG2 ${f.variant} from ${f.dir}: ${f.replayed} readings replayed at max speed (${f.replaySeconds.toFixed(1)} s)`,
+    `pipeline (validate → enrich_weather → write_hypertable, one process): ${f.rows} rows + ${f.deadLetters} dead letters in ${f.pipelineSeconds.toFixed(1)} s = ${rate(f.pipelinePerSecond)}${f.complete ? '' : '  (INCOMPLETE)'}`,
+    `COPY ceiling (same rows, empty copy of meter_readings): ${f.copy.rows} rows in ${f.copy.seconds.toFixed(2)} s = ${rate(f.copy.rowsPerSecond)}`,
+    `ratio pipeline / COPY: ${(f.ratio * 100).toFixed(1)} %  (goal ≥ 30 %)`,
+  ].join('\n');
+}
+
+export const ingestUsage = `Usage: eaio bench ingest [--bdg2 DIR] [--variant raw|cleaned] [--json] [--keep]
+
+Replays a BDG2 folder at max speed through validate → enrich_weather → write_hypertable (one
+\`eaio run\` process) on a fresh database and topic prefix, and reports readings/s from replay start
+to the last row written, next to one COPY of the same rows into an empty copy of meter_readings.
+
+  --bdg2 DIR   BDG2 folder (default ../shared/data/bdg2 when it exists, else data/bdg2-sample)
+  --variant    raw (default: more cells, zeros included) or cleaned
+  --json       print the figures as JSON
+  --keep       keep the database and topics afterwards`;
+
+/** The `eaio bench ingest` subcommand; progress on stderr, figures on stdout. */
+export async function runIngestCli(argv: readonly string[]): Promise<number> {
+  const { parseArgs } = await import('node:util');
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      bdg2: { type: 'string' },
+      variant: { type: 'string', default: 'raw' },
+      json: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  if (values.variant !== 'raw' && values.variant !== 'cleaned') {
+    console.error(`--variant must be raw or cleaned\n\n${ingestUsage}`);
+    return 2;
+  }
+  const dir = values.bdg2 ? resolve(values.bdg2) : defaultBdg2Dir();
+  if (!existsSync(join(dir, 'metadata.csv'))) {
+    console.error(`${dir} has no metadata.csv (not a BDG2 folder)\n\n${ingestUsage}`);
+    return 2;
+  }
+  const figures = await runIngestBench({
+    dir,
+    variant: values.variant,
+    keep: values.keep,
+    progress: (line) => process.stderr.write(`${line}\n`),
+  });
+  console.log(values.json ? JSON.stringify(figures, null, 2) : renderIngest(figures));
+  return figures.complete ? 0 : 1;
+}
