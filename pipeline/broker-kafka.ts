@@ -69,6 +69,32 @@ function pinoLogCreator(log: Logger) {
     };
 }
 
+/** Bytes of records per produce request: well under the broker's default message.max.bytes. */
+const maxRequestBytes = 512 * 1024;
+
+const byteLength = (v: Buffer | string | null | undefined): number =>
+  v === null || v === undefined ? 0 : Buffer.isBuffer(v) ? v.length : Buffer.byteLength(v);
+
+/** Consecutive slices of `records` of at most `limit` bytes each (a larger single record goes alone). */
+export function sliceBySize(records: readonly ProduceRecord[], limit: number): ProduceRecord[][] {
+  const slices: ProduceRecord[][] = [];
+  let current: ProduceRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    let size = byteLength(record.key) + byteLength(record.value) + 64;
+    for (const [name, value] of Object.entries(record.headers ?? {})) size += name.length + byteLength(value);
+    if (current.length > 0 && bytes + size > limit) {
+      slices.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
+}
+
 export class KafkaBroker implements Broker {
   readonly kafka: KafkaClient;
 
@@ -92,16 +118,21 @@ export class KafkaBroker implements Broker {
       connect: () => producer.connect(),
       disconnect: () => producer.disconnect(),
       async send(records: readonly ProduceRecord[]) {
-        const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> }[]>();
-        for (const r of records) {
-          const messages = byTopic.get(r.topic) ?? [];
-          messages.push({ key: toBuffer(r.key), value: toBuffer(r.value), headers: { ...(r.headers ?? {}) } });
-          byTopic.set(r.topic, messages);
-        }
-        try {
-          await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-        } catch (error) {
-          throw classifyKafkaError(error);
+        // One request per size-bounded slice, in order: a whole fetched batch's outputs can exceed
+        // the broker's message.max.bytes (1 MiB by default) for one partition. Order within a
+        // partition holds because the slices are sent one after the other.
+        for (const slice of sliceBySize(records, maxRequestBytes)) {
+          const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> }[]>();
+          for (const r of slice) {
+            const messages = byTopic.get(r.topic) ?? [];
+            messages.push({ key: toBuffer(r.key), value: toBuffer(r.value), headers: { ...(r.headers ?? {}) } });
+            byTopic.set(r.topic, messages);
+          }
+          try {
+            await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+          } catch (error) {
+            throw classifyKafkaError(error);
+          }
         }
       },
     };

@@ -30,19 +30,25 @@ export interface WorkerOptions {
 
 export const exitCodes = { ok: 0, fatal: 1, aborted: 130 } as const;
 
+/**
+ * When every input of the runner is consumed and committed to its end: the input end offsets as a
+ * fingerprint; otherwise undefined.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: see WorkerOptions.stages
-async function inputsDrained(admin: AdminPort, runner: StageRunner<any, any>): Promise<boolean> {
-  if (!runner.isQuiescent()) return false;
+async function drainedInputs(admin: AdminPort, runner: StageRunner<any, any>): Promise<string | undefined> {
+  if (!runner.isQuiescent()) return undefined;
   await runner.commit(true);
+  const ends: string[] = [];
   for (const topic of runner.inputTopics) {
-    const [ends, committed] = await Promise.all([admin.topicOffsets(topic), admin.groupOffsets(runner.groupId, topic)]);
-    for (const end of ends) {
+    const [offsets, committed] = await Promise.all([admin.topicOffsets(topic), admin.groupOffsets(runner.groupId, topic)]);
+    for (const end of offsets) {
+      ends.push(`${topic}:${end.partition}:${end.high}`);
       if (BigInt(end.high) === BigInt(end.low)) continue;
       const at = committed.find((c) => c.partition === end.partition)?.offset ?? '-1';
-      if (BigInt(at) < BigInt(end.high)) return false;
+      if (BigInt(at) < BigInt(end.high)) return undefined;
     }
   }
-  return true;
+  return ends.join(',');
 }
 
 export async function runWorker(options: WorkerOptions): Promise<number> {
@@ -93,10 +99,15 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       const connected = options.broker.admin();
       await connected.connect();
       admin = connected;
+      // Idle only after two checks in a row found every stage drained with unchanged input ends: in
+      // one check an upstream stage may finish producing just after its downstream stage looked.
+      let previous: string | undefined;
       const check = async () => {
         try {
-          const drained = await Promise.all(runners.map((r) => inputsDrained(connected, r)));
-          if (drained.every(Boolean)) return settle('idle');
+          const drained = await Promise.all(runners.map((r) => drainedInputs(connected, r)));
+          const fingerprint = drained.every((d) => d !== undefined) ? drained.join('|') : undefined;
+          if (fingerprint !== undefined && fingerprint === previous) return settle('idle');
+          previous = fingerprint;
         } catch (error) {
           log.warn({ err: errorMessage(error) }, 'idle check failed');
         }

@@ -47,11 +47,17 @@ async function printSummary(databaseUrl: string): Promise<void> {
       from meter_readings`;
     const byType = await sql<{ meter_type: string; rows: string }[]>`
       select meter_type::text, count(*)::text as rows from meter_readings group by 1 order by 1`;
+    // The roll-ups are refreshed every minute by the writer; the demo refreshes them now to show them.
+    await sql`select * from eaio_refresh_aggregates()`;
+    const [rollups] = await sql<{ hourly: string; daily: string }[]>`
+      select (select count(*) from meter_readings_hourly)::text as hourly,
+             (select count(*) from meter_readings_daily)::text as daily`;
     console.log('\n■ Summary');
     console.log(`  meter_readings: ${readings?.rows} rows from ${readings?.meters} meters`);
     console.log(`  time range:     ${readings?.first?.toISOString()} → ${readings?.last?.toISOString()}`);
     console.log(`  with weather:   ${readings?.with_weather} rows`);
     for (const row of byType) console.log(`  ${row.meter_type.padEnd(14)}  ${row.rows} rows`);
+    console.log(`  roll-ups:       meter_readings_hourly ${rollups?.hourly} rows, meter_readings_daily ${rollups?.daily} rows`);
   } finally {
     await sql.end();
   }

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
 import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
 import { consumerGroup, deadLetterTopic, physicalTopic } from '../../pipeline/topics.js';
-import { stageFactories } from '../../stages/registry.js';
+import { auxiliaryStages, stageFactories } from '../../stages/registry.js';
 import type { Command } from '../command.js';
 
 const usage = `Usage: eaio status [--json]
@@ -43,7 +43,7 @@ export const statusCommand: Command = {
     const existing = new Set(await admin.listTopics());
     const statuses: StageStatus[] = [];
     try {
-      for (const [name, factory] of Object.entries(stageFactories)) {
+      for (const [name, factory] of Object.entries(stageFactories).filter(([n]) => !auxiliaryStages.has(n))) {
         const stage = await factory();
         const group = consumerGroup(naming, stage.name);
         const dlq = deadLetterTopic(naming, stage.name);

@@ -18,6 +18,12 @@ export const writeHypertableSettings = z.object({
     .max(20_000)
     .default(2_000)
     .describe('Most readings per transaction.'),
+  EAIO_WRITER_MAINTENANCE_CRON: z
+    .string()
+    .default('* * * * *')
+    .describe(
+      'node-cron schedule of the maintenance the writer runs: monthly partitions ahead and refresh of meter_readings_hourly/daily (plain PostgreSQL; no-op with TimescaleDB). "off" disables it.',
+    ),
   EAIO_WRITER_DB_POOL: z.coerce
     .number()
     .int()
@@ -31,6 +37,8 @@ export interface WriteHypertableConfig {
   readonly inputTopic: string;
   readonly maxRecords: number;
   readonly dbPool: number;
+  /** undefined: no maintenance job in this worker. */
+  readonly maintenanceCron: string | undefined;
 }
 
 export function loadWriteHypertableConfig(source: NodeJS.ProcessEnv = process.env): WriteHypertableConfig {
@@ -39,5 +47,6 @@ export function loadWriteHypertableConfig(source: NodeJS.ProcessEnv = process.en
     inputTopic: env.EAIO_WRITER_INPUT_TOPIC,
     maxRecords: env.EAIO_WRITER_BATCH_RECORDS,
     dbPool: env.EAIO_WRITER_DB_POOL,
+    maintenanceCron: env.EAIO_WRITER_MAINTENANCE_CRON === 'off' ? undefined : env.EAIO_WRITER_MAINTENANCE_CRON,
   };
 }

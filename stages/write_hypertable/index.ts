@@ -9,6 +9,7 @@
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import { consumerGroup, deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
+import { type RefreshJob, startRefreshJob } from '../../sql/refresh-job.js';
 import { createPgClient } from '../shared/pg-client.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
@@ -46,6 +47,7 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stag
     createPgClient(loadEnv().DATABASE_URL, { max: config.dbPool, applicationName: 'eaio-write_hypertable' });
   const group = deps.offsetsGroup ?? consumerGroup({ prefix: loadEnv().EAIO_TOPIC_PREFIX }, WRITE_HYPERTABLE);
   const writer = new HypertableWriter(sql, group, deps.hooks);
+  let maintenance: RefreshJob | undefined;
 
   return {
     name: WRITE_HYPERTABLE,
@@ -53,6 +55,11 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stag
     input: writableReadingCodec,
     batch: { maxRecords: config.maxRecords },
     classifyError: pgRunnerDisposition,
+
+    async init(ctx) {
+      // The writer is what changes meter_readings, so it keeps partitions ahead and the roll-ups fresh.
+      if (config.maintenanceCron) maintenance = startRefreshJob(sql, { schedule: config.maintenanceCron, logger: ctx.log });
+    },
 
     async process(batch) {
       const rows = latestPerMeterHour(batch.map((e) => toMeterReadingRow(e.value)));
@@ -73,6 +80,7 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stag
     loadStoredOffsets: (partitions) => writer.storedOffsets(partitions),
 
     async close() {
+      await maintenance?.stop();
       if (ownsSql) await sql.end({ timeout: 5 });
     },
   };
