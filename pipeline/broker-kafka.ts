@@ -16,6 +16,7 @@ import type {
   ProducerPort,
 } from './broker.js';
 import { FatalError, TransientError } from './errors.js';
+import { partitionForKey } from './murmur2.js';
 import type { RawRecord, StoredOffset, TopicPartition } from './stage.js';
 import type { TopicSpec } from './topics.js';
 
@@ -69,6 +70,25 @@ function pinoLogCreator(log: Logger) {
     };
 }
 
+/**
+ * Kafka's default key partitioning (same partitions as the Java client and Redpanda's), on our
+ * fast murmur2; keyless records go round-robin over the available partitions.
+ */
+const keyPartitioner: kafkajs.ICustomPartitioner = () => {
+  let counter = 0;
+  return ({ partitionMetadata, message }) => {
+    if (message.partition !== undefined && message.partition !== null) return message.partition;
+    const key = message.key;
+    if (key !== undefined && key !== null) {
+      return partitionForKey(typeof key === 'string' ? Buffer.from(key) : key, partitionMetadata.length);
+    }
+    const available = partitionMetadata.filter((p) => p.leader >= 0);
+    const pool = available.length > 0 ? available : partitionMetadata;
+    counter = (counter + 1) & 0x7fffffff;
+    return (pool[counter % pool.length] as { partitionId: number }).partitionId;
+  };
+};
+
 /** Bytes of records per produce request: well under the broker's default message.max.bytes. */
 const maxRequestBytes = 512 * 1024;
 
@@ -113,7 +133,12 @@ export class KafkaBroker implements Broker {
   }
 
   producer(): ProducerPort {
-    const producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: keyPartitioner,
+    });
     return {
       connect: () => producer.connect(),
       disconnect: () => producer.disconnect(),
@@ -125,7 +150,7 @@ export class KafkaBroker implements Broker {
           const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> }[]>();
           for (const r of slice) {
             const messages = byTopic.get(r.topic) ?? [];
-            messages.push({ key: toBuffer(r.key), value: toBuffer(r.value), headers: { ...(r.headers ?? {}) } });
+            messages.push({ key: toBuffer(r.key), value: toBuffer(r.value), headers: (r.headers ?? {}) as Record<string, Buffer | string> });
             byTopic.set(r.topic, messages);
           }
           try {

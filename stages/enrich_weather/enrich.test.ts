@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EnrichedReadingSchema } from '../../domain/messages.js';
+import { EnrichedReadingSchema, ValidatedReadingSchema } from '../../domain/messages.js';
 import { enrichReading, newerWeather, toCachedWeather } from './enrich.js';
 import { observation, reading } from './test-fixtures.js';
 
@@ -19,6 +19,11 @@ describe('enrichReading', () => {
     expect(enriched.air_temperature).toBeNull();
     expect(enriched.value).toBe(46.2);
     expect(EnrichedReadingSchema.safeParse(enriched).success).toBe(true);
+  });
+
+  it('carries every field of the validated reading (the copy is explicit, so a new field must be added there)', () => {
+    const enriched = enrichReading(reading, undefined) as Record<string, unknown>;
+    for (const field of Object.keys(ValidatedReadingSchema.shape)) expect(enriched).toHaveProperty(field);
   });
 
   it('keeps precip_depth_6h out of the reading (not a reading column of v1)', () => {
