@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
+import { ingestUsage } from '../../scripts/bench/ingest-usage.js';
 import { renderBench, runRuntimeBench } from '../../scripts/bench/runtime.js';
 import { type Command, UsageError } from '../command.js';
 
-const usage = `Usage: eaio bench runtime [--records <n>] [--partitions <n>] [--value-bytes <n>] [--json]
+const runtimeUsage = `Usage: eaio bench runtime [--records <n>] [--partitions <n>] [--value-bytes <n>] [--json]
 
 Runs on the real broker (KAFKA_BROKERS), on throw-away topics: a raw kafkajs consume, the runtime
 with the passthrough stage, and a hand-written raw kafkajs consume → produce with the same producer
@@ -11,9 +12,15 @@ settings (idempotent, acks=all), plus the runtime with a sink stage that produce
 consume-side cost next to the raw consume). Prints records/s and p50/p99 batch latency; the ratio of the
 runtime to the raw consume+produce is the runtime's overhead (target ≥ 80 %).`;
 
+const usage = `Usage: eaio bench <runtime|ingest> [options]    (npm run bench:runtime, npm run bench:ingest)
+
+${runtimeUsage}
+
+${ingestUsage}`;
+
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'benchmarks (runtime: pass-through stage vs raw kafkajs)',
+  summary: 'benchmarks: runtime (vs raw kafkajs) and ingest (pipeline vs COPY)',
   usage,
   async run(argv) {
     if (argv[0] === 'ingest') return (await import('../../scripts/bench/ingest.js')).runIngestCli(argv.slice(1));
@@ -27,7 +34,7 @@ export const benchCommand: Command = {
         json: { type: 'boolean', default: false },
       },
     });
-    if (positionals[0] !== 'runtime') throw new UsageError('only `eaio bench runtime` exists so far');
+    if (positionals[0] !== 'runtime') throw new UsageError(positionals[0] ? `unknown benchmark "${positionals[0]}"` : 'name a benchmark: runtime or ingest');
     const env = loadEnv();
     const figures = await runRuntimeBench({
       brokers: env.KAFKA_BROKERS.split(','),

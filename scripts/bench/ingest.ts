@@ -25,6 +25,7 @@ import { ReplayReader, type Variant } from '../../domain/bdg2/replay-events.js';
 import { METER_TYPES } from '../../domain/meter-types.js';
 import { migrate } from '../../sql/migrate.js';
 import { type CopyFigure, copyCeiling } from './ingest-copy.js';
+import { ingestUsage } from './ingest-usage.js';
 
 export const INGEST_STAGES = ['validate', 'enrich_weather', 'write_hypertable'] as const;
 const STALL_MS = 30_000;
@@ -305,16 +306,7 @@ export function renderIngest(f: IngestFigures): string {
   ].join('\n');
 }
 
-export const ingestUsage = `Usage: eaio bench ingest [--bdg2 DIR] [--variant raw|cleaned] [--json] [--keep]
 
-Replays a BDG2 folder at max speed through validate → enrich_weather → write_hypertable (one
-\`eaio run\` process) on a fresh database and topic prefix, and reports readings/s from replay start
-to the last row written, next to one COPY of the same rows into an empty copy of meter_readings.
-
-  --bdg2 DIR   BDG2 folder (default ../shared/data/bdg2 when it exists, else data/bdg2-sample)
-  --variant    raw (default: more cells, zeros included) or cleaned
-  --json       print the figures as JSON
-  --keep       keep the database and topics afterwards`;
 
 /** The `eaio bench ingest` subcommand; progress on stderr, figures on stdout. */
 export async function runIngestCli(argv: readonly string[]): Promise<number> {

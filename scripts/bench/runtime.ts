@@ -30,12 +30,20 @@ export interface BenchFigure {
   readonly p99Ms: number;
 }
 
-const quantile = (sorted: number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+const quantile = (sorted: number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 
 function figure(name: string, records: number, startedAt: number, endedAt: number, latencies: number[]): BenchFigure {
   const seconds = (endedAt - startedAt) / 1000;
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { name, records, seconds, recordsPerSecond: records / seconds, p50Ms: quantile(sorted, 0.5), p99Ms: quantile(sorted, 0.99) };
+  return {
+    name,
+    records,
+    seconds,
+    recordsPerSecond: records / seconds,
+    p50Ms: quantile(sorted, 0.5),
+    p99Ms: quantile(sorted, 0.99),
+  };
 }
 
 async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
@@ -80,11 +88,18 @@ export async function runRuntimeBench(options: BenchOptions): Promise<BenchFigur
   const log = pino({ level: 'warn' });
   const prefix = `bench${randomUUID().slice(0, 8)}`;
   const inTopic = `${prefix}.${passthroughTopics.input}`;
-  const kafka = new kafkajs.Kafka({ clientId: 'eaio-bench', brokers: options.brokers, logLevel: kafkajs.logLevel.ERROR });
+  const kafka = new kafkajs.Kafka({
+    clientId: 'eaio-bench',
+    brokers: options.brokers,
+    logLevel: kafkajs.logLevel.ERROR,
+  });
   const admin = kafka.admin();
   await admin.connect();
   const topics = [inTopic, `${prefix}.raw.out.v1`];
-  await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: options.partitions })) });
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: topics.map((topic) => ({ topic, numPartitions: options.partitions })),
+  });
   const outCount = async (topic: string) =>
     (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
 
@@ -94,7 +109,11 @@ export async function runRuntimeBench(options: BenchOptions): Promise<BenchFigur
   const value = Buffer.alloc(options.valueBytes, 'x');
   for (let sent = 0; sent < options.records; sent += 5_000) {
     const n = Math.min(5_000, options.records - sent);
-    await loader.send({ topic: inTopic, acks: 1, messages: Array.from({ length: n }, (_, i) => ({ key: `m${(sent + i) % 1000}`, value })) });
+    await loader.send({
+      topic: inTopic,
+      acks: 1,
+      messages: Array.from({ length: n }, (_, i) => ({ key: `m${(sent + i) % 1000}`, value })),
+    });
   }
   await loader.disconnect();
 
@@ -126,8 +145,16 @@ export async function runRuntimeBench(options: BenchOptions): Promise<BenchFigur
   {
     const latencies: number[] = [];
     const clock: Clock = {};
-    const broker = timedBroker(new KafkaBroker({ brokers: options.brokers, clientId: 'eaio-bench', log }), latencies, clock);
-    const runner = new StageRunner(createPassthroughStage(), { broker, log, registry: createRegistry() }, { naming: { prefix }, topicPartitions: options.partitions });
+    const broker = timedBroker(
+      new KafkaBroker({ brokers: options.brokers, clientId: 'eaio-bench', log }),
+      latencies,
+      clock,
+    );
+    const runner = new StageRunner(
+      createPassthroughStage(),
+      { broker, log, registry: createRegistry() },
+      { naming: { prefix }, topicPartitions: options.partitions },
+    );
     const outTopic = `${prefix}.${passthroughTopics.output}`;
     await runner.start();
     await waitFor(async () => (await outCount(outTopic)) >= options.records, 300_000);
@@ -152,8 +179,16 @@ export async function runRuntimeBench(options: BenchOptions): Promise<BenchFigur
         return batch.map(() => ok());
       },
     };
-    const broker = timedBroker(new KafkaBroker({ brokers: options.brokers, clientId: 'eaio-bench', log }), latencies, clock);
-    const runner = new StageRunner(sink, { broker, log, registry: createRegistry() }, { naming: { prefix }, topicPartitions: options.partitions });
+    const broker = timedBroker(
+      new KafkaBroker({ brokers: options.brokers, clientId: 'eaio-bench', log }),
+      latencies,
+      clock,
+    );
+    const runner = new StageRunner(
+      sink,
+      { broker, log, registry: createRegistry() },
+      { naming: { prefix }, topicPartitions: options.partitions },
+    );
     await runner.start();
     await waitFor(() => seen >= options.records, 300_000);
     const endedAt = Date.now();
@@ -174,12 +209,18 @@ export async function runRuntimeBench(options: BenchOptions): Promise<BenchFigur
       eachBatch: async ({ batch }) => {
         clock.firstBatchAt ??= Date.now();
         const t0 = performance.now();
-        await producer.send({ topic: `${prefix}.raw.out.v1`, acks: -1, messages: batch.messages.map((m) => ({ key: m.key, value: m.value })) });
+        await producer.send({
+          topic: `${prefix}.raw.out.v1`,
+          acks: -1,
+          messages: batch.messages.map((m) => ({ key: m.key, value: m.value })),
+        });
         latencies.push(performance.now() - t0);
       },
     });
     await waitFor(async () => (await outCount(`${prefix}.raw.out.v1`)) >= options.records, 300_000);
-    figures.push(figure('raw kafkajs consume+produce', options.records, clock.firstBatchAt ?? 0, Date.now(), latencies));
+    figures.push(
+      figure('raw kafkajs consume+produce', options.records, clock.firstBatchAt ?? 0, Date.now(), latencies),
+    );
     await Promise.all([consumer.disconnect(), producer.disconnect()]);
   }
 
@@ -191,14 +232,24 @@ export async function runRuntimeBench(options: BenchOptions): Promise<BenchFigur
 
 export function renderBench(figures: readonly BenchFigure[]): string {
   const rows = figures.map(
-    (f) => `${f.name.padEnd(30)} ${String(f.records).padStart(8)} rec  ${f.seconds.toFixed(2).padStart(7)} s  ${Math.round(f.recordsPerSecond).toString().padStart(8)} rec/s  p50 ${f.p50Ms.toFixed(1).padStart(7)} ms  p99 ${f.p99Ms.toFixed(1).padStart(7)} ms`,
+    (f) =>
+      `${f.name.padEnd(30)} ${String(f.records).padStart(8)} rec  ${f.seconds.toFixed(2).padStart(7)} s  ${Math.round(f.recordsPerSecond).toString().padStart(8)} rec/s  p50 ${f.p50Ms.toFixed(1).padStart(7)} ms  p99 ${f.p99Ms.toFixed(1).padStart(7)} ms`,
   );
   const runtime = figures.find((f) => f.name === 'eaio runtime passthrough');
   const sink = figures.find((f) => f.name === 'eaio runtime sink (no output)');
   const pipe = figures.find((f) => f.name === 'raw kafkajs consume+produce');
   const consume = figures.find((f) => f.name === 'raw kafkajs consume');
-  if (runtime && pipe) rows.push(`runtime / raw consume+produce: ${((100 * runtime.recordsPerSecond) / pipe.recordsPerSecond).toFixed(1)} %  (target ≥ 80 %)`);
-  if (sink && consume) rows.push(`runtime sink / raw consume only: ${((100 * sink.recordsPerSecond) / consume.recordsPerSecond).toFixed(1)} %  (consume-side overhead)`);
-  if (runtime && consume) rows.push(`runtime / raw consume only:    ${((100 * runtime.recordsPerSecond) / consume.recordsPerSecond).toFixed(1)} %  (the runtime also produces with acks=all)`);
+  if (runtime && pipe)
+    rows.push(
+      `runtime / raw consume+produce: ${((100 * runtime.recordsPerSecond) / pipe.recordsPerSecond).toFixed(1)} %  (target ≥ 80 %)`,
+    );
+  if (sink && consume)
+    rows.push(
+      `runtime sink / raw consume only: ${((100 * sink.recordsPerSecond) / consume.recordsPerSecond).toFixed(1)} %  (consume-side overhead)`,
+    );
+  if (runtime && consume)
+    rows.push(
+      `runtime / raw consume only:    ${((100 * runtime.recordsPerSecond) / consume.recordsPerSecond).toFixed(1)} %  (the runtime also produces with acks=all)`,
+    );
   return rows.join('\n');
 }
