@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import type { Env } from '../config/schema.js';
-import { KafkaBroker } from '../pipeline/broker-kafka.js';
 import type { ProducerPort } from '../pipeline/broker.js';
+import { KafkaBroker } from '../pipeline/broker-kafka.js';
 
 /**
  * The producer of the CLI producers (replay): the runtime's own kafkajs adapter, so replayed
@@ -32,7 +32,11 @@ export function createCliProducer(env: Env, clientSuffix: string): CliProducer {
       await admin.connect();
       try {
         await admin.ensureTopics(
-          topics.map((topic) => ({ topic, partitions: env.EAIO_TOPIC_PARTITIONS, replicationFactor: env.EAIO_TOPIC_REPLICATION })),
+          topics.map((topic) => ({
+            topic,
+            partitions: env.EAIO_TOPIC_PARTITIONS,
+            replicationFactor: env.EAIO_TOPIC_REPLICATION,
+          })),
         );
       } finally {
         await admin.disconnect();

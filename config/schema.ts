@@ -41,7 +41,10 @@ export const envSchema = z.object({
     .string()
     .default('http://127.0.0.1:19090')
     .describe('Prometheus HTTP API base URL (used by `eaio status` and tests).'),
-  METRICS_HOST: z.string().default('127.0.0.1').describe('Interface the workers bind /metrics, /healthz and /readyz to.'),
+  METRICS_HOST: z
+    .string()
+    .default('127.0.0.1')
+    .describe('Interface the workers bind /metrics, /healthz and /readyz to.'),
   METRICS_PORT: z.coerce
     .number()
     .int()

@@ -48,7 +48,8 @@ const transientNames = new Set([
 export function classifyKafkaError(error: unknown): Error {
   const e = error as { name?: string; message?: string; retriable?: boolean; type?: string };
   const message = `kafka: ${e?.message ?? String(error)}`;
-  if (e?.retriable || transientNames.has(e?.name ?? '')) return new TransientError(message, e?.type ?? 'kafka_transient', { cause: error });
+  if (e?.retriable || transientNames.has(e?.name ?? ''))
+    return new TransientError(message, e?.type ?? 'kafka_transient', { cause: error });
   return new FatalError(message, e?.type ?? 'kafka_fatal', { cause: error });
 }
 
@@ -147,14 +148,24 @@ export class KafkaBroker implements Broker {
         // the broker's message.max.bytes (1 MiB by default) for one partition. Order within a
         // partition holds because the slices are sent one after the other.
         for (const slice of sliceBySize(records, maxRequestBytes)) {
-          const byTopic = new Map<string, { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> }[]>();
+          const byTopic = new Map<
+            string,
+            { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> }[]
+          >();
           for (const r of slice) {
             const messages = byTopic.get(r.topic) ?? [];
-            messages.push({ key: toBuffer(r.key), value: toBuffer(r.value), headers: (r.headers ?? {}) as Record<string, Buffer | string> });
+            messages.push({
+              key: toBuffer(r.key),
+              value: toBuffer(r.value),
+              headers: (r.headers ?? {}) as Record<string, Buffer | string>,
+            });
             byTopic.set(r.topic, messages);
           }
           try {
-            await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+            await producer.sendBatch({
+              acks: -1,
+              topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+            });
           } catch (error) {
             throw classifyKafkaError(error);
           }
@@ -175,7 +186,11 @@ export class KafkaBroker implements Broker {
         try {
           await admin.createTopics({
             waitForLeaders: true,
-            topics: missing.map((s) => ({ topic: s.topic, numPartitions: s.partitions, replicationFactor: s.replicationFactor })),
+            topics: missing.map((s) => ({
+              topic: s.topic,
+              numPartitions: s.partitions,
+              replicationFactor: s.replicationFactor,
+            })),
           });
         } catch (error) {
           // Another worker may have created them in the meantime.
@@ -185,7 +200,9 @@ export class KafkaBroker implements Broker {
       listTopics: () => admin.listTopics(),
       async topicOffsets(topic) {
         const offsets = await admin.fetchTopicOffsets(topic);
-        return offsets.map((o) => ({ partition: o.partition, low: o.low, high: o.high })).sort((a, b) => a.partition - b.partition);
+        return offsets
+          .map((o) => ({ partition: o.partition, low: o.low, high: o.high }))
+          .sort((a, b) => a.partition - b.partition);
       },
       async groupOffsets(groupId, topic) {
         const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
@@ -194,7 +211,8 @@ export class KafkaBroker implements Broker {
       async groupMembers(groupId): Promise<GroupMemberInfo[]> {
         const { groups } = await admin.describeGroups([groupId]);
         return (groups[0]?.members ?? []).map((m) => {
-          const decoded = m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+          const decoded =
+            m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
           const assignment = Object.entries(decoded?.assignment ?? {}).flatMap(([topic, partitions]) =>
             (partitions as number[]).map((partition) => ({ topic, partition })),
           );
@@ -210,7 +228,9 @@ export class KafkaBroker implements Broker {
     await admin.connect();
     try {
       const offsets = await admin.fetchTopicOffsets(topic);
-      const remaining = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
+      const remaining = new Map(
+        offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]),
+      );
       if (remaining.size === 0) return [];
       const groupId = `eaio-reader-${randomUUID()}`;
       const consumer = this.kafka.consumer({ groupId, allowAutoTopicCreation: false });
@@ -351,7 +371,9 @@ class KafkaConsumer implements ConsumerPort {
   }
 
   async commit(offsets: readonly StoredOffset[]): Promise<void> {
-    await this.consumer.commitOffsets(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+    await this.consumer.commitOffsets(
+      offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })),
+    );
   }
 
   /**

@@ -20,7 +20,8 @@ import type { RawRecord, StoredOffset, TopicPartition } from './stage.js';
 import type { TopicSpec } from './topics.js';
 
 const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
-const toBuffer = (v: Buffer | string | null): Buffer | null => (v === null ? null : Buffer.isBuffer(v) ? v : Buffer.from(v));
+const toBuffer = (v: Buffer | string | null): Buffer | null =>
+  v === null ? null : Buffer.isBuffer(v) ? v : Buffer.from(v);
 
 /** Wakes every waiter on the next change (append, resume, seek, rebalance, stop). */
 class ChangeSignal {
@@ -64,7 +65,11 @@ export class MemoryBroker implements Broker {
   }
 
   createTopic(topic: string, partitions: number): void {
-    if (!this.topics.has(topic)) this.topics.set(topic, Array.from({ length: partitions }, () => []));
+    if (!this.topics.has(topic))
+      this.topics.set(
+        topic,
+        Array.from({ length: partitions }, () => []),
+      );
   }
 
   partitionsOf(topic: string): RawRecord[][] {
@@ -77,11 +82,20 @@ export class MemoryBroker implements Broker {
   append(record: ProduceRecord & { partition?: number }, timestamp = Date.now()): RawRecord {
     const partitions = this.partitionsOf(record.topic);
     const key = toBuffer(record.key);
-    const partition = record.partition ?? (key ? hashKey(key) % partitions.length : this.roundRobin++ % partitions.length);
+    const partition =
+      record.partition ?? (key ? hashKey(key) % partitions.length : this.roundRobin++ % partitions.length);
     const log = partitions[partition] as RawRecord[];
     const headers: Record<string, Buffer> = {};
     for (const [name, value] of Object.entries(record.headers ?? {})) headers[name] = toBuffer(value) as Buffer;
-    const raw: RawRecord = { topic: record.topic, partition, offset: String(log.length), key, value: toBuffer(record.value), headers, timestamp };
+    const raw: RawRecord = {
+      topic: record.topic,
+      partition,
+      offset: String(log.length),
+      key,
+      value: toBuffer(record.value),
+      headers,
+      timestamp,
+    };
     log.push(raw);
     this.changed.notify();
     return raw;
@@ -135,7 +149,9 @@ export class MemoryBroker implements Broker {
     group.rebalancing = group.rebalancing.then(async () => {
       for (const member of group.members) await member.revokeAll();
       const topics = [...new Set(group.members.flatMap((m) => m.subscribed))].sort();
-      const tps: TopicPartition[] = topics.flatMap((topic) => this.partitionsOf(topic).map((_, partition) => ({ topic, partition })));
+      const tps: TopicPartition[] = topics.flatMap((topic) =>
+        this.partitionsOf(topic).map((_, partition) => ({ topic, partition })),
+      );
       const shares = new Map<MemoryConsumer, TopicPartition[]>(group.members.map((m) => [m, []]));
       tps.forEach((tp, i) => {
         shares.get(group.members[i % group.members.length] as MemoryConsumer)?.push(tp);

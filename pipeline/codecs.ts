@@ -28,7 +28,9 @@ export function jsonCodec<T>(parse: (value: unknown) => T, eventTime?: (value: T
 /** Passes bytes through untouched (benchmarks, mirroring). */
 export const bytesCodec: Codec<Buffer> = {
   decode(raw) {
-    return raw.value === null ? { ok: false, code: invalidPayload, message: 'empty value (tombstone)' } : { ok: true, value: raw.value };
+    return raw.value === null
+      ? { ok: false, code: invalidPayload, message: 'empty value (tombstone)' }
+      : { ok: true, value: raw.value };
   },
   encode(value) {
     return value;

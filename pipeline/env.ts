@@ -10,7 +10,9 @@ export function loggerFromEnv(env: Pick<Env, 'LOG_LEVEL'>, name = 'eaio'): Logge
 
 export function kafkaBrokerFromEnv(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger): KafkaBroker {
   return new KafkaBroker({
-    brokers: env.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+    brokers: env.KAFKA_BROKERS.split(',')
+      .map((b) => b.trim())
+      .filter(Boolean),
     clientId: env.KAFKA_CLIENT_ID,
     log,
   });

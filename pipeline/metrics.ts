@@ -22,20 +22,93 @@ export class PipelineMetrics {
 
   private constructor(readonly registry: Registry) {
     const registers = [registry];
-    this.received = new Counter({ name: 'pipeline_records_received_total', help: 'Records consumed from input topics.', labelNames: ['stage'], registers });
-    this.sent = new Counter({ name: 'pipeline_records_sent_total', help: 'Output records acknowledged by the broker.', labelNames: ['stage'], registers });
-    this.skipped = new Counter({ name: 'pipeline_records_skipped_total', help: 'Records intentionally skipped by a stage.', labelNames: ['stage', 'reason'], registers });
-    this.deadLettered = new Counter({ name: 'pipeline_records_dead_lettered_total', help: 'Records sent to the dead-letter topic.', labelNames: ['stage', 'code'], registers });
-    this.retries = new Counter({ name: 'pipeline_retries_total', help: 'Batch retries after a transient error.', labelNames: ['stage'], registers });
-    this.deferrals = new Counter({ name: 'pipeline_deferrals_total', help: 'Batches handed in again later because a stage said not ready yet.', labelNames: ['stage', 'reason'], registers });
-    this.errors = new Counter({ name: 'pipeline_errors_total', help: 'Errors by phase (decode, process, produce, commit, hook).', labelNames: ['stage', 'phase'], registers });
-    this.batchSize = new Histogram({ name: 'pipeline_batch_size_records', help: 'Records per processed batch.', labelNames: ['stage'], buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000], registers });
-    this.batchDuration = new Histogram({ name: 'pipeline_batch_duration_seconds', help: 'Decode + process + acknowledged produce of one batch.', labelNames: ['stage'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
-    this.eventLag = new Histogram({ name: 'pipeline_event_lag_seconds', help: 'Processing time minus event time of records.', labelNames: ['stage'], buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 86400], registers });
-    this.consumerLag = new Gauge({ name: 'pipeline_consumer_lag_records', help: 'Log end offset minus next offset to process.', labelNames: ['stage', 'topic', 'partition'], registers });
-    this.pausedSeconds = new Counter({ name: 'pipeline_paused_seconds_total', help: 'Time partitions spent paused (retry backoff and deferrals).', labelNames: ['stage'], registers });
-    this.assignedPartitions = new Gauge({ name: 'pipeline_assigned_partitions', help: 'Partitions currently assigned to this worker.', labelNames: ['stage'], registers });
-    this.commits = new Counter({ name: 'pipeline_offset_commits_total', help: 'Offset commits to the consumer group.', labelNames: ['stage'], registers });
+    this.received = new Counter({
+      name: 'pipeline_records_received_total',
+      help: 'Records consumed from input topics.',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.sent = new Counter({
+      name: 'pipeline_records_sent_total',
+      help: 'Output records acknowledged by the broker.',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.skipped = new Counter({
+      name: 'pipeline_records_skipped_total',
+      help: 'Records intentionally skipped by a stage.',
+      labelNames: ['stage', 'reason'],
+      registers,
+    });
+    this.deadLettered = new Counter({
+      name: 'pipeline_records_dead_lettered_total',
+      help: 'Records sent to the dead-letter topic.',
+      labelNames: ['stage', 'code'],
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'pipeline_retries_total',
+      help: 'Batch retries after a transient error.',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.deferrals = new Counter({
+      name: 'pipeline_deferrals_total',
+      help: 'Batches handed in again later because a stage said not ready yet.',
+      labelNames: ['stage', 'reason'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'pipeline_errors_total',
+      help: 'Errors by phase (decode, process, produce, commit, hook).',
+      labelNames: ['stage', 'phase'],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: 'pipeline_batch_size_records',
+      help: 'Records per processed batch.',
+      labelNames: ['stage'],
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers,
+    });
+    this.batchDuration = new Histogram({
+      name: 'pipeline_batch_duration_seconds',
+      help: 'Decode + process + acknowledged produce of one batch.',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.eventLag = new Histogram({
+      name: 'pipeline_event_lag_seconds',
+      help: 'Processing time minus event time of records.',
+      labelNames: ['stage'],
+      buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 86400],
+      registers,
+    });
+    this.consumerLag = new Gauge({
+      name: 'pipeline_consumer_lag_records',
+      help: 'Log end offset minus next offset to process.',
+      labelNames: ['stage', 'topic', 'partition'],
+      registers,
+    });
+    this.pausedSeconds = new Counter({
+      name: 'pipeline_paused_seconds_total',
+      help: 'Time partitions spent paused (retry backoff and deferrals).',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.assignedPartitions = new Gauge({
+      name: 'pipeline_assigned_partitions',
+      help: 'Partitions currently assigned to this worker.',
+      labelNames: ['stage'],
+      registers,
+    });
+    this.commits = new Counter({
+      name: 'pipeline_offset_commits_total',
+      help: 'Offset commits to the consumer group.',
+      labelNames: ['stage'],
+      registers,
+    });
   }
 
   private static readonly byRegistry = new WeakMap<Registry, PipelineMetrics>();

@@ -83,7 +83,13 @@ async function processWithIsolation<In, Out>(
     if (disposition === 'retry') throw new RetryChunk(error);
     if (disposition === 'fatal') throw error;
     if (envelopes.length === 1) {
-      return [{ kind: 'dead_letter', code: processErrorCode, error: error instanceof Error ? error : new Error(String(error)) }];
+      return [
+        {
+          kind: 'dead_letter',
+          code: processErrorCode,
+          error: error instanceof Error ? error : new Error(String(error)),
+        },
+      ];
     }
     env.log.warn({ records: envelopes.length, err: errorMessage(error) }, 'batch failed, isolating records one by one');
     const results: StageResult<Out>[] = [];
@@ -120,7 +126,11 @@ export async function prepareChunk<In, Out>(
   for (const slot of slots) {
     const decoded = env.stage.input.decode(slot.raw);
     if (decoded.ok) {
-      slot.envelope = { value: decoded.value, raw: slot.raw, ...(decoded.eventTime === undefined ? {} : { eventTime: decoded.eventTime }) };
+      slot.envelope = {
+        value: decoded.value,
+        raw: slot.raw,
+        ...(decoded.eventTime === undefined ? {} : { eventTime: decoded.eventTime }),
+      };
     } else {
       env.metrics.errors.inc({ stage, phase: 'decode' });
       slot.result = { kind: 'dead_letter', code: decoded.code, error: new Error(decoded.message) };
@@ -130,7 +140,10 @@ export async function prepareChunk<In, Out>(
   const decodedSlots = slots.filter((s) => s.envelope !== undefined);
   if (decodedSlots.length > 0) {
     try {
-      const results = await processWithIsolation(env, decodedSlots.map((s) => s.envelope as Envelope<In>));
+      const results = await processWithIsolation(
+        env,
+        decodedSlots.map((s) => s.envelope as Envelope<In>),
+      );
       decodedSlots.forEach((slot, i) => {
         slot.result = results[i];
       });
@@ -143,7 +156,8 @@ export async function prepareChunk<In, Out>(
   const retryResult = slots.find((s) => s.result?.kind === 'retry');
   if (retryResult?.result?.kind === 'retry') return { kind: 'retry', error: retryResult.result.error };
   const deferred = slots.find((s) => s.result?.kind === 'defer')?.result;
-  if (deferred?.kind === 'defer') return { kind: 'defer', reason: deferred.reason, delayMs: deferred.delayMs ?? defaultDeferDelayMs };
+  if (deferred?.kind === 'defer')
+    return { kind: 'defer', reason: deferred.reason, delayMs: deferred.delayMs ?? defaultDeferDelayMs };
 
   const outgoing: ProduceRecord[] = [];
   const deadCodes = new Map<string, number>();
@@ -163,7 +177,11 @@ export async function prepareChunk<In, Out>(
       } else if (result.kind === 'dead_letter') {
         deadCodes.set(result.code, (deadCodes.get(result.code) ?? 0) + 1);
         outgoing.push(
-          buildDeadLetter(stage, env.dlqTopic, slot.raw, { code: result.code, message: result.error.message, attempts: attempts + 1 }),
+          buildDeadLetter(stage, env.dlqTopic, slot.raw, {
+            code: result.code,
+            message: result.error.message,
+            attempts: attempts + 1,
+          }),
         );
       }
     }
@@ -176,7 +194,10 @@ export async function prepareChunk<In, Out>(
 }
 
 /** Produces the prepared chunks in one request and waits for the broker's acknowledgement. */
-export async function deliverChunks<In, Out>(env: ChunkEnv<In, Out>, chunks: readonly PreparedChunk[]): Promise<ChunkFailure | undefined> {
+export async function deliverChunks<In, Out>(
+  env: ChunkEnv<In, Out>,
+  chunks: readonly PreparedChunk[],
+): Promise<ChunkFailure | undefined> {
   const stage = env.stage.name;
   const outgoing = chunks.length === 1 ? (chunks[0] as PreparedChunk).outgoing : chunks.flatMap((c) => c.outgoing);
   if (outgoing.length > 0) {
@@ -199,11 +220,18 @@ export async function deliverChunks<In, Out>(env: ChunkEnv<In, Out>, chunks: rea
     if (deadLettered > 0) {
       const first = chunk.records[0];
       env.log.warn(
-        { topic: first?.topic, partition: first?.partition, records: chunk.records.length, deadLettered, codes: Object.fromEntries(chunk.deadCodes) },
+        {
+          topic: first?.topic,
+          partition: first?.partition,
+          records: chunk.records.length,
+          deadLettered,
+          codes: Object.fromEntries(chunk.deadCodes),
+        },
         'records dead-lettered',
       );
     }
-    for (const eventTime of chunk.eventTimes) env.metrics.eventLag.observe({ stage }, Math.max(0, now - eventTime) / 1000);
+    for (const eventTime of chunk.eventTimes)
+      env.metrics.eventLag.observe({ stage }, Math.max(0, now - eventTime) / 1000);
   }
   return undefined;
 }

@@ -5,11 +5,17 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Broker, ConsumerPort, FetchedBatch, ProducerPort } from './broker.js';
-import { type DlqGuardLimits, DlqGuard, defaultDlqGuardLimits } from './dlq.js';
+import { DlqGuard, type DlqGuardLimits, defaultDlqGuardLimits } from './dlq.js';
 import { errorMessage, FatalError } from './errors.js';
 import { PipelineMetrics } from './metrics.js';
 import { OffsetTracker } from './offsets.js';
-import { type ChunkEnv, type ChunkFailure, deliverChunks, type PreparedChunk, prepareChunk } from './partition-worker.js';
+import {
+  type ChunkEnv,
+  type ChunkFailure,
+  deliverChunks,
+  type PreparedChunk,
+  prepareChunk,
+} from './partition-worker.js';
 import { backoffDelayMs, defaultRetryPolicy, RetryBudget, type RetryPolicy } from './retry.js';
 import type { RawRecord, Stage, StageContext, StoredOffset, TopicPartition } from './stage.js';
 import { consumerGroup, deadLetterTopic, physicalTopic, type TopicNaming, type TopicSpec } from './topics.js';
@@ -261,7 +267,10 @@ export class StageRunner<In, Out> {
     const first = batch.records[0]?.offset;
     if (!mine || first === undefined || BigInt(mine.offset) === BigInt(first)) return false;
     if (BigInt(mine.offset) > BigInt(first) && (await this.committedPosition(state.tp)) !== undefined) {
-      this.log.info({ partition: tpKey(state.tp), from: first, stored: mine.offset }, 'replaying from the group position up to the stored offset');
+      this.log.info(
+        { partition: tpKey(state.tp), from: first, stored: mine.offset },
+        'replaying from the group position up to the stored offset',
+      );
       return false;
     }
     this.log.info({ partition: tpKey(state.tp), from: first, to: mine.offset }, 'seeking to stored offset');
@@ -305,7 +314,13 @@ export class StageRunner<In, Out> {
     const prepared: PreparedChunk[] = [];
     let failure: ChunkFailure | undefined;
     for (let start = 0; start < batch.records.length; start += max) {
-      if (this.fatalError || this.status !== 'running' || batch.isStale() || this.partitions.get(tpKey(state.tp)) !== state) break;
+      if (
+        this.fatalError ||
+        this.status !== 'running' ||
+        batch.isStale() ||
+        this.partitions.get(tpKey(state.tp)) !== state
+      )
+        break;
       const chunk = batch.records.slice(start, start + max);
       state.tracker.track(chunk.map((r) => BigInt(r.offset)));
       const fresh = chunk.filter((r) => BigInt(r.offset) > state.receivedThrough).length;
@@ -348,13 +363,20 @@ export class StageRunner<In, Out> {
     const attempt = state.budget.attempts + 1;
     if (!state.budget.recordFailure()) {
       this.failFatal(
-        new FatalError(`retry budget exhausted after ${attempt} attempts: ${errorMessage(error)}`, 'retry_budget_exhausted', { cause: error }),
+        new FatalError(
+          `retry budget exhausted after ${attempt} attempts: ${errorMessage(error)}`,
+          'retry_budget_exhausted',
+          { cause: error },
+        ),
       );
       return;
     }
     this.metrics.retries.inc({ stage: this.stage.name });
     const delay = backoffDelayMs(this.retryPolicy, attempt, this.options.random);
-    this.log.warn({ partition: tpKey(state.tp), records, attempt, delayMs: delay, err: errorMessage(error) }, 'transient error, retrying batch after backoff');
+    this.log.warn(
+      { partition: tpKey(state.tp), records, attempt, delayMs: delay, err: errorMessage(error) },
+      'transient error, retrying batch after backoff',
+    );
     this.pauseFor(state, delay);
   }
 

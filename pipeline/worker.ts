@@ -40,7 +40,10 @@ async function drainedInputs(admin: AdminPort, runner: StageRunner<any, any>): P
   await runner.commit(true);
   const ends: string[] = [];
   for (const topic of runner.inputTopics) {
-    const [offsets, committed] = await Promise.all([admin.topicOffsets(topic), admin.groupOffsets(runner.groupId, topic)]);
+    const [offsets, committed] = await Promise.all([
+      admin.topicOffsets(topic),
+      admin.groupOffsets(runner.groupId, topic),
+    ]);
     for (const end of offsets) {
       ends.push(`${topic}:${end.partition}:${end.high}`);
       if (BigInt(end.high) === BigInt(end.low)) continue;
@@ -56,7 +59,9 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const registry = createRegistry();
   const producer = options.broker.producer();
   await producer.connect();
-  const runners = options.stages.map((stage) => new StageRunner(stage, { broker: options.broker, log, registry, producer }, options.runner));
+  const runners = options.stages.map(
+    (stage) => new StageRunner(stage, { broker: options.broker, log, registry, producer }, options.runner),
+  );
   let http: HealthServer | undefined;
   if (options.http) {
     http = await startHealthServer({

@@ -12,7 +12,7 @@ node bin/eaio.mjs services up
 echo "[test] type-checking…"
 npx tsc --noEmit -p tsconfig.json
 echo "[test] lint…"
-npx biome lint --diagnostic-level=error .
+npx biome check .
 mkdir -p .local
 results=.local/test-results.json
 status=0

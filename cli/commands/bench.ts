@@ -34,7 +34,10 @@ export const benchCommand: Command = {
         json: { type: 'boolean', default: false },
       },
     });
-    if (positionals[0] !== 'runtime') throw new UsageError(positionals[0] ? `unknown benchmark "${positionals[0]}"` : 'name a benchmark: runtime or ingest');
+    if (positionals[0] !== 'runtime')
+      throw new UsageError(
+        positionals[0] ? `unknown benchmark "${positionals[0]}"` : 'name a benchmark: runtime or ingest',
+      );
     const env = loadEnv();
     const figures = await runRuntimeBench({
       brokers: env.KAFKA_BROKERS.split(','),

@@ -49,7 +49,9 @@ export const configCommand: Command = {
         console.log(`# ${section.title}`);
         for (const [key, field] of Object.entries(section.schema.shape)) {
           const value = values[key];
-          console.log(`${key}=${value === undefined ? '' : maskSecrets(String(value))}    # ${(field as z.ZodType).description ?? ''}`);
+          console.log(
+            `${key}=${value === undefined ? '' : maskSecrets(String(value))}    # ${(field as z.ZodType).description ?? ''}`,
+          );
         }
       }
       return 0;

@@ -57,7 +57,9 @@ async function printSummary(databaseUrl: string): Promise<void> {
     console.log(`  time range:     ${readings?.first?.toISOString()} → ${readings?.last?.toISOString()}`);
     console.log(`  with weather:   ${readings?.with_weather} rows`);
     for (const row of byType) console.log(`  ${row.meter_type.padEnd(14)}  ${row.rows} rows`);
-    console.log(`  roll-ups:       meter_readings_hourly ${rollups?.hourly} rows, meter_readings_daily ${rollups?.daily} rows`);
+    console.log(
+      `  roll-ups:       meter_readings_hourly ${rollups?.hourly} rows, meter_readings_daily ${rollups?.daily} rows`,
+    );
   } finally {
     await sql.end();
   }

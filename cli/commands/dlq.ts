@@ -27,10 +27,15 @@ export const dlqCommand: Command = {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { code: { type: 'string' }, json: { type: 'boolean', default: false }, limit: { type: 'string', default: '100' } },
+      options: {
+        code: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        limit: { type: 'string', default: '100' },
+      },
     });
     const [action, stage] = positionals;
-    if (action !== 'list' && action !== 'replay') throw new UsageError(action ? `unknown action "${action}"` : 'missing action');
+    if (action !== 'list' && action !== 'replay')
+      throw new UsageError(action ? `unknown action "${action}"` : 'missing action');
     if (!stage) throw new UsageError('missing stage name');
     const env = loadEnv();
     const broker = kafkaBrokerFromEnv(env, loggerFromEnv({ LOG_LEVEL: 'error' }));
@@ -43,7 +48,9 @@ export const dlqCommand: Command = {
       console.error(`no dead-letter topic ${topic}`);
       return 1;
     }
-    const records = (await broker.readTopic(topic)).filter((r) => values.code === undefined || readDeadLetter(r).code === values.code);
+    const records = (await broker.readTopic(topic)).filter(
+      (r) => values.code === undefined || readDeadLetter(r).code === values.code,
+    );
     if (action === 'list') {
       const limit = Number(values.limit);
       const shown = limit > 0 ? records.slice(0, limit) : records;
@@ -51,10 +58,15 @@ export const dlqCommand: Command = {
         const view = readDeadLetter(record);
         if (values.json) {
           const { key, value, ...rest } = view;
-          console.log(JSON.stringify({ ...rest, key: key?.toString('utf8') ?? null, value: value?.toString('utf8') ?? null }));
+          console.log(
+            JSON.stringify({ ...rest, key: key?.toString('utf8') ?? null, value: value?.toString('utf8') ?? null }),
+          );
         } else console.log(describe(view));
       }
-      if (!values.json) console.log(`${records.length} dead letter(s) in ${topic}${shown.length < records.length ? ` (${shown.length} shown)` : ''}`);
+      if (!values.json)
+        console.log(
+          `${records.length} dead letter(s) in ${topic}${shown.length < records.length ? ` (${shown.length} shown)` : ''}`,
+        );
       return 0;
     }
     const producer = broker.producer();

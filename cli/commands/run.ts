@@ -20,10 +20,13 @@ Stages: ${Object.keys(stageFactories).join(', ')}`;
 
 export function resolveStageNames(names: readonly string[]): string[] {
   if (names.length === 0) throw new UsageError('name at least one stage, or all');
-  const resolved = names.includes('all') ? Object.keys(stageFactories).filter((n) => !auxiliaryStages.has(n)) : [...new Set(names)];
+  const resolved = names.includes('all')
+    ? Object.keys(stageFactories).filter((n) => !auxiliaryStages.has(n))
+    : [...new Set(names)];
   if (resolved.length === 0) throw new UsageError('no pipeline stages are registered yet (stages/registry.ts)');
   for (const name of resolved) {
-    if (!stageFactories[name]) throw new UsageError(`unknown stage "${name}" (known: ${Object.keys(stageFactories).join(', ')})`);
+    if (!stageFactories[name])
+      throw new UsageError(`unknown stage "${name}" (known: ${Object.keys(stageFactories).join(', ')})`);
   }
   return resolved;
 }
@@ -36,11 +39,15 @@ export const runCommand: Command = {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { 'exit-when-idle': { type: 'boolean', default: false }, 'drain-timeout': { type: 'string', default: '30000' } },
+      options: {
+        'exit-when-idle': { type: 'boolean', default: false },
+        'drain-timeout': { type: 'string', default: '30000' },
+      },
     });
     const names = resolveStageNames(positionals);
     const drainTimeoutMs = Number(values['drain-timeout']);
-    if (!Number.isFinite(drainTimeoutMs) || drainTimeoutMs <= 0) throw new UsageError('--drain-timeout must be a positive number of ms');
+    if (!Number.isFinite(drainTimeoutMs) || drainTimeoutMs <= 0)
+      throw new UsageError('--drain-timeout must be a positive number of ms');
     const env = loadEnv();
     const log = loggerFromEnv(env, 'eaio-worker');
     const stages = await Promise.all(names.map((name) => (stageFactories[name] as () => Promise<never>)()));

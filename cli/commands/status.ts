@@ -43,13 +43,23 @@ export const statusCommand: Command = {
     const existing = new Set(await admin.listTopics());
     const statuses: StageStatus[] = [];
     try {
-      for (const [name, factory] of Object.entries(stageFactories).filter(([n]) => !auxiliaryStages.has(n))) {
+      for (const [, factory] of Object.entries(stageFactories).filter(([n]) => !auxiliaryStages.has(n))) {
         const stage = await factory();
         const group = consumerGroup(naming, stage.name);
         const dlq = deadLetterTopic(naming, stage.name);
-        const status: StageStatus = { stage: stage.name, group, lag: 0, partitions: [], members: [], dlqTopic: dlq, dlqCount: 0 };
+        const status: StageStatus = {
+          stage: stage.name,
+          group,
+          lag: 0,
+          partitions: [],
+          members: [],
+          dlqTopic: dlq,
+          dlqCount: 0,
+        };
         try {
-          for (const topic of stage.inputs.map((t: string) => physicalTopic(naming, t)).filter((t: string) => existing.has(t))) {
+          for (const topic of stage.inputs
+            .map((t: string) => physicalTopic(naming, t))
+            .filter((t: string) => existing.has(t))) {
             const [ends, committed] = await Promise.all([admin.topicOffsets(topic), admin.groupOffsets(group, topic)]);
             for (const end of ends) {
               const at = committed.find((c) => c.partition === end.partition)?.offset ?? '-1';
@@ -80,8 +90,11 @@ export const statusCommand: Command = {
       return 0;
     }
     for (const s of statuses) {
-      console.log(`${s.stage.padEnd(16)} lag=${s.lag} members=${s.members.length} dlq=${s.dlqCount}${s.error ? ` error=${s.error}` : ''}`);
-      for (const p of s.partitions) console.log(`  ${p.topic}:${p.partition}  end=${p.end} committed=${p.committed} lag=${p.lag}`);
+      console.log(
+        `${s.stage.padEnd(16)} lag=${s.lag} members=${s.members.length} dlq=${s.dlqCount}${s.error ? ` error=${s.error}` : ''}`,
+      );
+      for (const p of s.partitions)
+        console.log(`  ${p.topic}:${p.partition}  end=${p.end} committed=${p.committed} lag=${p.lag}`);
       for (const m of s.members) console.log(`  member ${m.memberId} (${m.host}): ${m.assigned.join(' ') || '-'}`);
     }
     return 0;

@@ -21,7 +21,11 @@ export const topicsCommand: Command = {
   summary: 'create or list the pipeline topics',
   usage,
   async run(argv) {
-    const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { partitions: { type: 'string' } } });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { partitions: { type: 'string' } },
+    });
     const [action, ...names] = positionals;
     const env = loadEnv();
     const log = loggerFromEnv({ LOG_LEVEL: 'warn' });
@@ -36,7 +40,8 @@ export const topicsCommand: Command = {
       }
       if (action !== 'create') throw new UsageError(action ? `unknown action "${action}"` : 'missing action');
       const partitions = values.partitions === undefined ? env.EAIO_TOPIC_PARTITIONS : Number(values.partitions);
-      if (!Number.isInteger(partitions) || partitions < 1) throw new UsageError('--partitions must be a positive integer');
+      if (!Number.isInteger(partitions) || partitions < 1)
+        throw new UsageError('--partitions must be a positive integer');
       const options = { ...runnerOptionsFromEnv(env), topicPartitions: partitions };
       const specs = new Map<string, TopicSpec>();
       for (const name of resolveStageNames(names.length > 0 ? names : ['all'])) {
@@ -45,7 +50,8 @@ export const topicsCommand: Command = {
         for (const spec of runner.topicSpecs()) specs.set(spec.topic, spec);
       }
       await admin.ensureTopics([...specs.values()]);
-      for (const spec of specs.values()) console.log(`${spec.topic}  partitions=${spec.partitions} replication=${spec.replicationFactor}`);
+      for (const spec of specs.values())
+        console.log(`${spec.topic}  partitions=${spec.partitions} replication=${spec.replicationFactor}`);
       return 0;
     } finally {
       await admin.disconnect();

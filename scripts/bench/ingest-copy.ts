@@ -4,8 +4,9 @@
  * and primary key; same monthly partitions when the table is partitioned; no foreign key, as
  * `LIKE` does not copy them). What the database can absorb with no Kafka, no JSON, no upsert.
  */
-import { pipeline } from 'node:stream/promises';
+
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import postgres, { type Sql } from 'postgres';
 
 const COPY_TABLE = 'meter_readings_copy_bench';

@@ -306,8 +306,6 @@ export function renderIngest(f: IngestFigures): string {
   ].join('\n');
 }
 
-
-
 /** The `eaio bench ingest` subcommand; progress on stderr, figures on stdout. */
 export async function runIngestCli(argv: readonly string[]): Promise<number> {
   const { parseArgs } = await import('node:util');

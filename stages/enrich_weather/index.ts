@@ -19,8 +19,8 @@ import {
   defer,
   type Envelope,
   jsonCodec,
-  type RawRecord,
   ok,
+  type RawRecord,
   type Stage,
   type StageContext,
   type StageResult,
@@ -86,7 +86,9 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     envelopes: readonly Envelope<EnrichInput>[],
     ctx: StageContext,
   ): Promise<EnrichedReading[] | undefined> {
-    const items = envelopes.flatMap((e) => (e.value.kind === 'reading' ? [{ reading: e.value.reading, key: recordKey(e.raw) }] : []));
+    const items = envelopes.flatMap((e) =>
+      e.value.kind === 'reading' ? [{ reading: e.value.reading, key: recordKey(e.raw) }] : [],
+    );
     const answers = await join.lookup(
       items.map(({ reading }) => ({ site: reading.site_id, time: Date.parse(reading.time) })),
       config.toleranceMs,

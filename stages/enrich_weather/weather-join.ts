@@ -43,7 +43,8 @@ export class WeatherJoin {
     const { site, time } = slot.query;
     slot.best = newerWeather(slot.best, this.cache.lookup(site, time));
     // Without a match the store is still asked: the cache only holds a recent window per site.
-    slot.settled ||= slot.best?.time === time || (slot.best !== undefined && this.cache.hasObservationAfter(site, time));
+    slot.settled ||=
+      slot.best?.time === time || (slot.best !== undefined && this.cache.hasObservationAfter(site, time));
   }
 
   /** One round trip for the distinct (site, hour) pairs of `slots`; matches also go into the cache. */

@@ -58,7 +58,8 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stag
 
     async init(ctx) {
       // The writer is what changes meter_readings, so it keeps partitions ahead and the roll-ups fresh.
-      if (config.maintenanceCron) maintenance = startRefreshJob(sql, { schedule: config.maintenanceCron, logger: ctx.log });
+      if (config.maintenanceCron)
+        maintenance = startRefreshJob(sql, { schedule: config.maintenanceCron, logger: ctx.log });
     },
 
     async process(batch) {

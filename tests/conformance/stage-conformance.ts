@@ -147,14 +147,29 @@ export function runStageConformance<In, Out>(
       const stage = await makeStage();
       const broker = new MemoryBroker({ maxBatchRecords: 7 });
       const naming = { prefix: 'conf' };
-      const runner = new StageRunner(stage, { broker, log: pino({ level: 'silent' }), registry: new Registry() }, { naming, topicPartitions: 1, commitIntervalMs: 0 });
+      const runner = new StageRunner(
+        stage,
+        { broker, log: pino({ level: 'silent' }), registry: new Registry() },
+        { naming, topicPartitions: 1, commitIntervalMs: 0 },
+      );
       await runner.start();
       const input = physicalTopic(naming, stage.inputs[0] as string);
       const all = [...samples, ...garbage];
-      for (const sample of all) broker.append({ topic: input, partition: 0, key: sample.key ?? null, value: sample.value, headers: sample.headers ?? {} });
+      for (const sample of all)
+        broker.append({
+          topic: input,
+          partition: 0,
+          key: sample.key ?? null,
+          value: sample.value,
+          headers: sample.headers ?? {},
+        });
       const group = consumerGroup(naming, stage.name);
       const deadline = Date.now() + 10_000;
-      while (broker.committed(group, { topic: input, partition: 0 }) !== BigInt(all.length) && !runner.fatal && Date.now() < deadline) {
+      while (
+        broker.committed(group, { topic: input, partition: 0 }) !== BigInt(all.length) &&
+        !runner.fatal &&
+        Date.now() < deadline
+      ) {
         await new Promise((r) => setTimeout(r, 5));
       }
       await runner.stop();
@@ -165,7 +180,8 @@ export function runStageConformance<In, Out>(
       expect(dead.length).toBeGreaterThanOrEqual(undecodable.length);
       const expectedDead = samples.filter((s) => s.expect === 'dead_letter' && !undecodable.includes(s)).length;
       const garbageDecoded = garbage.filter((s) => !undecodable.includes(s)).length;
-      if (samples.every((s) => s.expect !== undefined) && garbageDecoded === 0) expect(dead.length).toBe(undecodable.length + expectedDead);
+      if (samples.every((s) => s.expect !== undefined) && garbageDecoded === 0)
+        expect(dead.length).toBe(undecodable.length + expectedDead);
     });
   });
 }

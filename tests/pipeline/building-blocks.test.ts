@@ -50,7 +50,11 @@ describe('backoff and retry budget', () => {
   it('is spent by attempts or by elapsed time', () => {
     let now = 0;
     const byAttempts = new RetryBudget({ baseMs: 1, capMs: 1, maxAttempts: 3, maxElapsedMs: 1e9 }, () => now);
-    expect([byAttempts.recordFailure(), byAttempts.recordFailure(), byAttempts.recordFailure()]).toEqual([true, true, false]);
+    expect([byAttempts.recordFailure(), byAttempts.recordFailure(), byAttempts.recordFailure()]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     const byTime = new RetryBudget({ baseMs: 1, capMs: 1, maxAttempts: 100, maxElapsedMs: 1_000 }, () => now);
     expect(byTime.recordFailure()).toBe(true);
     now = 1_001;
@@ -70,10 +74,29 @@ describe('dead letters', () => {
   };
 
   it('round-trips provenance and replays the original bytes to the source topic', () => {
-    const dead = buildDeadLetter('validate', 'eaio.dlq.validate.v1', raw, { code: 'invalid_payload', message: 'x'.repeat(5_000), attempts: 1 }, new Date(0));
-    const asRaw: RawRecord = { ...raw, topic: dead.topic, offset: '0', headers: Object.fromEntries(Object.entries(dead.headers ?? {}).map(([k, v]) => [k, Buffer.from(v)])) };
+    const dead = buildDeadLetter(
+      'validate',
+      'eaio.dlq.validate.v1',
+      raw,
+      { code: 'invalid_payload', message: 'x'.repeat(5_000), attempts: 1 },
+      new Date(0),
+    );
+    const asRaw: RawRecord = {
+      ...raw,
+      topic: dead.topic,
+      offset: '0',
+      headers: Object.fromEntries(Object.entries(dead.headers ?? {}).map(([k, v]) => [k, Buffer.from(v)])),
+    };
     const view = readDeadLetter(asRaw);
-    expect(view).toMatchObject({ stage: 'validate', code: 'invalid_payload', sourceTopic: raw.topic, sourcePartition: 2, sourceOffset: '42', attempts: 1, failedAt: '1970-01-01T00:00:00.000Z' });
+    expect(view).toMatchObject({
+      stage: 'validate',
+      code: 'invalid_payload',
+      sourceTopic: raw.topic,
+      sourcePartition: 2,
+      sourceOffset: '42',
+      attempts: 1,
+      failedAt: '1970-01-01T00:00:00.000Z',
+    });
     expect(view.message.length).toBe(1_000);
     const replay = buildReplay(asRaw);
     expect(replay.topic).toBe(raw.topic);
@@ -83,9 +106,13 @@ describe('dead letters', () => {
 
   it('guard trips on consecutive dead letters and on the ratio, not on isolated ones', () => {
     const limits = { maxConsecutive: 3, maxRatio: 0.5, window: 10, minRecords: 10 };
-    expect(() => new DlqGuard(limits).observe([true, true, false, true, true, false, false, false, false, false])).not.toThrow();
+    expect(() =>
+      new DlqGuard(limits).observe([true, true, false, true, true, false, false, false, false, false]),
+    ).not.toThrow();
     expect(() => new DlqGuard(limits).observe([false, true, true, true])).toThrow(/3 consecutive/);
-    expect(() => new DlqGuard(limits).observe([true, true, false, true, true, false, true, true, false, true])).toThrow(/ratio/);
+    expect(() => new DlqGuard(limits).observe([true, true, false, true, true, false, true, true, false, true])).toThrow(
+      /ratio/,
+    );
   });
 });
 
@@ -122,7 +149,8 @@ describe('runWorker', () => {
   it('with exitWhenIdle drains the input, commits and exits 0', async () => {
     const broker = new MemoryBroker();
     broker.createTopic('w.in.v1', 2);
-    for (let id = 0; id < 50; id++) broker.append({ topic: 'w.in.v1', key: `k${id}`, value: JSON.stringify({ id, key: `k${id}` }) });
+    for (let id = 0; id < 50; id++)
+      broker.append({ topic: 'w.in.v1', key: `k${id}`, value: JSON.stringify({ id, key: `k${id}` }) });
     const code = await runWorker({
       stages: [echoStage()],
       broker,
@@ -133,7 +161,10 @@ describe('runWorker', () => {
     });
     expect(code).toBe(0);
     expect((await broker.readTopic('w.out.v1')).length).toBe(50);
-    expect(Number(broker.committed('w.stage.echo', { topic: 'w.in.v1', partition: 0 }) ?? 0n) + Number(broker.committed('w.stage.echo', { topic: 'w.in.v1', partition: 1 }) ?? 0n)).toBe(50);
+    expect(
+      Number(broker.committed('w.stage.echo', { topic: 'w.in.v1', partition: 0 }) ?? 0n) +
+        Number(broker.committed('w.stage.echo', { topic: 'w.in.v1', partition: 1 }) ?? 0n),
+    ).toBe(50);
   });
 
   it('exits 1 when a stage fails fatally', async () => {
@@ -144,7 +175,12 @@ describe('runWorker', () => {
       const { FatalError } = await import('../../pipeline/errors.js');
       throw new FatalError('boom');
     });
-    const code = await runWorker({ stages: [failing], broker, log: pino({ level: 'silent' }), runner: { naming: { prefix: 'w' }, topicPartitions: 1 } });
+    const code = await runWorker({
+      stages: [failing],
+      broker,
+      log: pino({ level: 'silent' }),
+      runner: { naming: { prefix: 'w' }, topicPartitions: 1 },
+    });
     expect(code).toBe(1);
   });
 });

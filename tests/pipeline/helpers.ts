@@ -60,15 +60,25 @@ export function setup(partitions = 3, maxBatchRecords = 25) {
     new StageRunner(stage, { broker, log, registry }, { ...options, ...overrides });
   const produce = (count: number, from = 0, make?: (id: number) => Partial<Reading>) => {
     for (let id = from; id < from + count; id++) {
-      broker.append({ topic: inTopic, key: `m${id % 7}`, value: JSON.stringify({ id, key: `m${id % 7}`, ...make?.(id) }), headers: { trace: `tr-${id}` } });
+      broker.append({
+        topic: inTopic,
+        key: `m${id % 7}`,
+        value: JSON.stringify({ id, key: `m${id % 7}`, ...make?.(id) }),
+        headers: { trace: `tr-${id}` },
+      });
     }
   };
-  const values = async (topic: string) => (await broker.readTopic(topic)).map((r) => JSON.parse(String(r.value)) as Reading);
+  const values = async (topic: string) =>
+    (await broker.readTopic(topic)).map((r) => JSON.parse(String(r.value)) as Reading);
   return { broker, registry, makeRunner, produce, values };
 }
 
 /** Polls until `check` holds (bounded); correctness tests, not speed tests. */
-export async function eventually(check: () => boolean | Promise<boolean>, what = 'condition', timeoutMs = 5_000): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  what = 'condition',
+  timeoutMs = 5_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -76,7 +86,11 @@ export async function eventually(check: () => boolean | Promise<boolean>, what =
   }
 }
 
-export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const metric = await registry.getSingleMetric(name)?.get();
   return (metric?.values ?? [])
     .filter((v) => Object.entries(labels).every(([k, l]) => String((v.labels as Record<string, unknown>)[k]) === l))

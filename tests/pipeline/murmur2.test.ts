@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { murmur2, partitionForKey } from '../../pipeline/murmur2.js';
 
 // kafkajs's own (Java-compatible) implementation is the reference.
-const reference = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: Buffer) => number;
+const reference = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (
+  key: Buffer,
+) => number;
 
 describe('murmur2', () => {
   it('equals the Java-compatible reference for keys of every tail length and content', () => {

@@ -83,7 +83,9 @@ export function describeRunnerContract(name: string, makeEnv: () => Promise<Cont
       const group = `${env.prefix}.stage.echo`;
       const admin = env.broker.admin();
       await admin.connect();
-      await admin.ensureTopics([inTopic, outTopic, dlqTopic].map((topic) => ({ topic, partitions, replicationFactor: 1 })));
+      await admin.ensureTopics(
+        [inTopic, outTopic, dlqTopic].map((topic) => ({ topic, partitions, replicationFactor: 1 })),
+      );
       const input = env.broker.producer();
       await input.connect();
       producers.push(input);
@@ -98,7 +100,11 @@ export function describeRunnerContract(name: string, makeEnv: () => Promise<Cont
         const p = producer ?? env.broker.producer();
         await p.connect();
         producers.push(p);
-        const runner = new StageRunner(stage, { broker: env.broker, log: pino({ level: 'silent' }), registry: new Registry(), producer: p }, options);
+        const runner = new StageRunner(
+          stage,
+          { broker: env.broker, log: pino({ level: 'silent' }), registry: new Registry(), producer: p },
+          options,
+        );
         running.push(runner);
         await runner.start();
         return runner;
@@ -106,7 +112,12 @@ export function describeRunnerContract(name: string, makeEnv: () => Promise<Cont
       const produce = async (from: number, count: number, make?: (id: number) => Partial<Reading>) => {
         const records = [];
         for (let id = from; id < from + count; id++) {
-          records.push({ topic: inTopic, key: `m${id % 5}`, value: JSON.stringify({ id, key: `m${id % 5}`, ...make?.(id) }), headers: { trace: `t${id}` } });
+          records.push({
+            topic: inTopic,
+            key: `m${id % 5}`,
+            value: JSON.stringify({ id, key: `m${id % 5}`, ...make?.(id) }),
+            headers: { trace: `t${id}` },
+          });
         }
         await input.send(records);
       };
@@ -114,7 +125,8 @@ export function describeRunnerContract(name: string, makeEnv: () => Promise<Cont
         const offsets = await admin.groupOffsets(group, inTopic);
         return offsets.reduce((sum, o) => sum + Math.max(0, Number(o.offset)), 0);
       };
-      const outputs = async () => (await env.broker.readTopic(outTopic)).map((r) => JSON.parse(String(r.value)) as Reading);
+      const outputs = async () =>
+        (await env.broker.readTopic(outTopic)).map((r) => JSON.parse(String(r.value)) as Reading);
       const deadLetters = () => env.broker.readTopic(dlqTopic);
       const wait = (check: () => Promise<boolean> | boolean, what: string) => eventually(check, what, env.timeoutMs);
       producers.push({ connect: async () => {}, send: async () => {}, disconnect: () => admin.disconnect() });
@@ -225,7 +237,9 @@ export function describeRunnerContract(name: string, makeEnv: () => Promise<Cont
     it('resumes a sink from the offsets it stores itself', async () => {
       const w = await world(1);
       await w.produce(0, 10);
-      await w.start(echoStage(undefined, { loadStoredOffsets: async (tps) => tps.map((tp) => ({ ...tp, offset: '7' })) }));
+      await w.start(
+        echoStage(undefined, { loadStoredOffsets: async (tps) => tps.map((tp) => ({ ...tp, offset: '7' })) }),
+      );
       await w.wait(async () => (await w.committed()) === 10, 'commit to the end');
       expect((await w.outputs()).map((r) => r.id)).toEqual([7, 8, 9]);
     });

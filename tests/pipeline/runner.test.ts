@@ -70,7 +70,11 @@ describe('StageRunner on the in-memory broker', () => {
     await eventually(() => committedTotal(broker, group, inTopic) === 10, 'committed');
     await runner.stop();
     expect((await values(outTopic)).map((r) => r.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(pauses).toEqual([{ topic: inTopic, partition: 0 }, { topic: inTopic, partition: 0 }, { topic: inTopic, partition: 0 }]);
+    expect(pauses).toEqual([
+      { topic: inTopic, partition: 0 },
+      { topic: inTopic, partition: 0 },
+      { topic: inTopic, partition: 0 },
+    ]);
     expect(stage.seen).toEqual([stage.seen[0], stage.seen[0], stage.seen[0], stage.seen[0]]);
     expect(await metricValue(registry, 'pipeline_retries_total', { stage: 'echo' })).toBe(3);
     expect((await broker.readTopic(dlqTopic)).length).toBe(0);
@@ -89,7 +93,9 @@ describe('StageRunner on the in-memory broker', () => {
     await runner.stop();
     expect(runner.fatal).toBeUndefined();
     expect((await values(outTopic)).map((r) => r.id)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(await metricValue(registry, 'pipeline_deferrals_total', { stage: 'echo', reason: 'waiting_for_input' })).toBe(25);
+    expect(
+      await metricValue(registry, 'pipeline_deferrals_total', { stage: 'echo', reason: 'waiting_for_input' }),
+    ).toBe(25);
     expect(await metricValue(registry, 'pipeline_retries_total', { stage: 'echo' })).toBe(0);
     expect(await metricValue(registry, 'pipeline_records_received_total', { stage: 'echo' })).toBe(10);
   });
@@ -156,7 +162,15 @@ describe('StageRunner on the in-memory broker', () => {
   it('counts skips and explicit dead letters with their codes', async () => {
     const { broker, registry, makeRunner, produce } = setup(1);
     const runner = makeRunner(
-      echoStage(async (batch) => batch.map((r) => (r.id % 3 === 0 ? skip('duplicate') : r.id % 3 === 1 ? deadLetter('out_of_range', 'too big') : ok({ value: r })))),
+      echoStage(async (batch) =>
+        batch.map((r) =>
+          r.id % 3 === 0
+            ? skip('duplicate')
+            : r.id % 3 === 1
+              ? deadLetter('out_of_range', 'too big')
+              : ok({ value: r }),
+        ),
+      ),
     );
     await runner.start();
     produce(9);
@@ -169,9 +183,12 @@ describe('StageRunner on the in-memory broker', () => {
 
   it('stops fatally when the DLQ guard trips, dead-lettering and committing nothing of that batch', async () => {
     const { broker, makeRunner, produce } = setup(1);
-    const runner = makeRunner(echoStage(async (batch) => batch.map(() => deadLetter('bad_deploy', 'everything fails'))), {
-      dlqGuard: { maxConsecutive: 15, maxRatio: 1, window: 100, minRecords: 100 },
-    });
+    const runner = makeRunner(
+      echoStage(async (batch) => batch.map(() => deadLetter('bad_deploy', 'everything fails'))),
+      {
+        dlqGuard: { maxConsecutive: 15, maxRatio: 1, window: 100, minRecords: 100 },
+      },
+    );
     await runner.start();
     produce(40);
     await runner.finished;

@@ -11,7 +11,13 @@ async function stuckWorker(drainTimeoutMs: number) {
   broker.append({ topic: 's.in.v1', key: 'k', value: '{"id":1,"key":"k"}' });
   const release = broker.holdSends();
   const stage = echoStage();
-  const exit = runWorker({ stages: [stage], broker, log: pino({ level: 'silent' }), runner: { naming: { prefix: 's' }, topicPartitions: 1 }, drainTimeoutMs });
+  const exit = runWorker({
+    stages: [stage],
+    broker,
+    log: pino({ level: 'silent' }),
+    runner: { naming: { prefix: 's' }, topicPartitions: 1 },
+    drainTimeoutMs,
+  });
   await eventually(() => stage.seen.length === 1, 'batch in flight');
   return { exit, release, broker };
 }

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { sliceBySize } from '../../pipeline/broker-kafka.js';
 import type { ProduceRecord } from '../../pipeline/broker.js';
+import { sliceBySize } from '../../pipeline/broker-kafka.js';
 
-const record = (i: number, bytes: number): ProduceRecord => ({ topic: 't', key: `k${i}`, value: Buffer.alloc(bytes, 1) });
+const record = (i: number, bytes: number): ProduceRecord => ({
+  topic: 't',
+  key: `k${i}`,
+  value: Buffer.alloc(bytes, 1),
+});
 
 describe('sliceBySize', () => {
   it('keeps every record, in order, in slices under the limit', () => {
@@ -10,7 +14,8 @@ describe('sliceBySize', () => {
     const slices = sliceBySize(records, 100_000);
     expect(slices.flat()).toEqual(records);
     expect(slices.length).toBeGreaterThan(9);
-    for (const slice of slices) expect(slice.reduce((n, r) => n + (r.value as Buffer).length, 0)).toBeLessThanOrEqual(100_000);
+    for (const slice of slices)
+      expect(slice.reduce((n, r) => n + (r.value as Buffer).length, 0)).toBeLessThanOrEqual(100_000);
   });
 
   it('sends a record larger than the limit alone rather than dropping it', () => {

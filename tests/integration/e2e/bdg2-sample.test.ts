@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../data/test-database.js';
-import { EXACT, account } from './accounting.js';
+import { account, EXACT } from './accounting.js';
 import { expectedFromBdg2, readingKey } from './bdg2-expected.js';
 import { E2E_STAGE_ENV, PIPELINE_STAGES } from './e2e-env.js';
 import { deleteTopics, EaioProcesses, produceRaw, readDeadLetters, readMeterReadings } from './pipeline-processes.js';

@@ -14,7 +14,9 @@ import { loadEnv } from '../../../config/load.js';
 
 const env = loadEnv();
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const sdDir = isAbsolute(env.EAIO_PROMETHEUS_SD_DIR) ? env.EAIO_PROMETHEUS_SD_DIR : resolve(repoRoot, env.EAIO_PROMETHEUS_SD_DIR);
+const sdDir = isAbsolute(env.EAIO_PROMETHEUS_SD_DIR)
+  ? env.EAIO_PROMETHEUS_SD_DIR
+  : resolve(repoRoot, env.EAIO_PROMETHEUS_SD_DIR);
 const prefix = `obs${randomUUID().slice(0, 8)}`;
 const RECORDS = 500;
 
@@ -50,7 +52,9 @@ function dashboardExpressions(): { panel: string; expr: string }[] {
       const dashboard = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
         panels: { title: string; targets?: { expr?: string }[] }[];
       };
-      return dashboard.panels.flatMap((p) => (p.targets ?? []).flatMap((t) => (t.expr ? [{ panel: `${file}: ${p.title}`, expr: t.expr }] : [])));
+      return dashboard.panels.flatMap((p) =>
+        (p.targets ?? []).flatMap((t) => (t.expr ? [{ panel: `${file}: ${p.title}`, expr: t.expr }] : [])),
+      );
     });
 }
 
@@ -60,7 +64,14 @@ let instance = '';
 beforeAll(async () => {
   worker = spawn(process.execPath, [join(repoRoot, 'bin/eaio.mjs'), 'run', 'passthrough'], {
     cwd: repoRoot,
-    env: { ...process.env, EAIO_TOPIC_PREFIX: prefix, EAIO_TOPIC_PARTITIONS: '2', METRICS_PORT: '0', EAIO_PROMETHEUS_SD_DIR: sdDir, LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      EAIO_TOPIC_PREFIX: prefix,
+      EAIO_TOPIC_PARTITIONS: '2',
+      METRICS_PORT: '0',
+      EAIO_PROMETHEUS_SD_DIR: sdDir,
+      LOG_LEVEL: 'info',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -69,9 +80,17 @@ beforeAll(async () => {
   });
   const port = await eventually('the worker metrics server', async () => /"port":(\d+)/.exec(output)?.[1], 30_000);
   instance = `127.0.0.1:${port}`;
-  await eventually('the worker to start consuming', async () => (output.includes('stage started') ? true : undefined), 30_000);
+  await eventually(
+    'the worker to start consuming',
+    async () => (output.includes('stage started') ? true : undefined),
+    30_000,
+  );
 
-  const kafka = new kafkajs.Kafka({ clientId: 'eaio-test', brokers: env.KAFKA_BROKERS.split(','), logLevel: kafkajs.logLevel.NOTHING });
+  const kafka = new kafkajs.Kafka({
+    clientId: 'eaio-test',
+    brokers: env.KAFKA_BROKERS.split(','),
+    logLevel: kafkajs.logLevel.NOTHING,
+  });
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({
@@ -83,7 +102,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   worker?.kill('SIGTERM');
-  const admin = new kafkajs.Kafka({ clientId: 'eaio-test', brokers: env.KAFKA_BROKERS.split(','), logLevel: kafkajs.logLevel.NOTHING }).admin();
+  const admin = new kafkajs.Kafka({
+    clientId: 'eaio-test',
+    brokers: env.KAFKA_BROKERS.split(','),
+    logLevel: kafkajs.logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
   await admin.deleteTopics({ topics }).catch(() => undefined);

@@ -6,7 +6,12 @@ import { describeRunnerContract } from '../../pipeline/runner-contract.js';
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
 describeRunnerContract('the real Kafka broker', async () => {
-  const broker = new KafkaBroker({ brokers, clientId: 'eaio-test', log: pino({ level: 'silent' }), sessionTimeoutMs: 6_000 });
+  const broker = new KafkaBroker({
+    brokers,
+    clientId: 'eaio-test',
+    log: pino({ level: 'silent' }),
+    sessionTimeoutMs: 6_000,
+  });
   const prefix = `t${randomUUID().slice(0, 8)}`;
   return {
     broker,

@@ -47,7 +47,9 @@ function startWorker(prefix: string, args: string[] = []): Worker {
     child.once('exit', () => reject(new Error('worker exited before listening')));
   });
   port.catch(() => undefined);
-  const exit = new Promise<number | null>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  const exit = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
+  );
   return { child, port, exit };
 }
 
@@ -63,7 +65,9 @@ const ready = async (w: Worker) => (await fetch(`http://127.0.0.1:${await w.port
 
 async function readAll(topic: string): Promise<{ partition: number; offset: bigint; id: number }[]> {
   const ends = await admin.fetchTopicOffsets(topic);
-  const remaining = new Map(ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+  const remaining = new Map(
+    ends.filter((e) => Number(e.high) > Number(e.low)).map((e) => [e.partition, BigInt(e.high)]),
+  );
   const out: { partition: number; offset: bigint; id: number }[] = [];
   if (remaining.size === 0) return out;
   const consumer = kafka.consumer({ groupId: `reader-${randomUUID()}` });
@@ -73,9 +77,11 @@ async function readAll(topic: string): Promise<{ partition: number; offset: bigi
     void consumer.run({
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
-          if (BigInt(m.offset) < (remaining.get(batch.partition) ?? 0n)) out.push({ partition: batch.partition, offset: BigInt(m.offset), id: Number(String(m.value)) });
+          if (BigInt(m.offset) < (remaining.get(batch.partition) ?? 0n))
+            out.push({ partition: batch.partition, offset: BigInt(m.offset), id: Number(String(m.value)) });
         }
-        if (BigInt(batch.lastOffset()) + 1n >= (remaining.get(batch.partition) ?? 0n)) remaining.delete(batch.partition);
+        if (BigInt(batch.lastOffset()) + 1n >= (remaining.get(batch.partition) ?? 0n))
+          remaining.delete(batch.partition);
         if (remaining.size === 0) resolve();
       },
     });
@@ -90,7 +96,11 @@ async function committed(group: string, topic: string): Promise<Map<number, bigi
 }
 
 async function produceRange(topic: string, from: number, count: number): Promise<void> {
-  await producer.send({ topic, acks: -1, messages: Array.from({ length: count }, (_, i) => ({ key: `m${(from + i) % 50}`, value: String(from + i) })) });
+  await producer.send({
+    topic,
+    acks: -1,
+    messages: Array.from({ length: count }, (_, i) => ({ key: `m${(from + i) % 50}`, value: String(from + i) })),
+  });
 }
 
 describe('worker processes on the real broker', () => {
@@ -104,7 +114,10 @@ describe('worker processes on the real broker', () => {
   async function topicsFor(prefix: string) {
     const inTopic = `${prefix}.bench.in.v1`;
     const outTopic = `${prefix}.bench.out.v1`;
-    await admin.createTopics({ waitForLeaders: true, topics: [inTopic, outTopic].map((topic) => ({ topic, numPartitions: partitions })) });
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [inTopic, outTopic].map((topic) => ({ topic, numPartitions: partitions })),
+    });
     return { inTopic, outTopic, group: `${prefix}.stage.passthrough` };
   }
 
@@ -130,9 +143,14 @@ describe('worker processes on the real broker', () => {
         return groups[0]?.members.length === 2 && groups[0].state === 'Stable';
       }, 'two stable members');
       for (; sent < 4_000; sent += 100) await produceRange(inTopic, sent, 100);
-      await until(async () => new Set((await readAll(outTopic)).map((r) => r.id)).size === 4_000, 'all 4000 ids downstream');
+      await until(
+        async () => new Set((await readAll(outTopic)).map((r) => r.id)).size === 4_000,
+        'all 4000 ids downstream',
+      );
       const members = (await admin.describeGroups([group])).groups[0]?.members ?? [];
-      const shares = members.map((m) => kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[inTopic]?.length ?? 0);
+      const shares = members.map(
+        (m) => kafkajs.AssignerProtocol.MemberAssignment.decode(m.memberAssignment)?.assignment[inTopic]?.length ?? 0,
+      );
       expect(shares.sort()).toEqual([2, 2]);
       for (const w of workers) w.child.kill('SIGTERM');
       expect(await Promise.all(workers.map((w) => w.exit))).toEqual([0, 0]);

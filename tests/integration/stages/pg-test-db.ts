@@ -67,9 +67,13 @@ export const naming = { prefix: 't' };
 
 /** The in-memory broker and a runner factory with fast retries and immediate commits. */
 // biome-ignore lint/suspicious/noExplicitAny: runners of stages of any record types
+type AnyStage = Stage<any, any>;
+// biome-ignore lint/suspicious/noExplicitAny: as above
+type AnyRunner = StageRunner<any, any>;
+
 export function memoryRuntime(partitions = 2): {
   broker: MemoryBroker;
-  run: (stage: Stage<any, any>) => Promise<StageRunner<any, any>>;
+  run: (stage: AnyStage) => Promise<AnyRunner>;
 } {
   const broker = new MemoryBroker({ maxBatchRecords: 100 });
   const options: RunnerOptions = {
@@ -82,8 +86,7 @@ export function memoryRuntime(partitions = 2): {
   const log = pino({ level: 'silent' });
   return {
     broker,
-    // biome-ignore lint/suspicious/noExplicitAny: see above
-    async run(stage: Stage<any, any>) {
+    async run(stage: AnyStage) {
       const runner = new StageRunner(stage, { broker, log, registry: new Registry() }, options);
       await runner.start();
       return runner;
