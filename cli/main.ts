@@ -39,8 +39,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return await command.run(rest);
   } catch (error) {
-    if (error instanceof UsageError) {
-      console.error(`eaio ${name}: ${error.message}\n\n${command.usage}`);
+    // node:util parseArgs reports unknown or malformed options with ERR_PARSE_ARGS_* codes.
+    const code = (error as { code?: unknown } | null)?.code;
+    if (error instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) {
+      console.error(`eaio ${name}: ${(error as Error).message}\n\n${command.usage}`);
       return 2;
     }
     if (error instanceof ConfigError) {
