@@ -4,8 +4,9 @@
  * committable, so a commit can never pass an unacknowledged output.
  */
 export class OffsetTracker {
-  /** Offsets handed out and not yet finished, in order. */
-  private readonly pending: bigint[] = [];
+  /** Offsets handed out and not yet finished, in order, from `head` on (no shift(): O(1) per finish). */
+  private pending: bigint[] = [];
+  private head = 0;
   private readonly finished = new Set<bigint>();
   /** Next offset to read after the finished prefix (what a commit stores). */
   private next: bigint | undefined;
@@ -14,7 +15,7 @@ export class OffsetTracker {
   /** Registers offsets as in flight (idempotent: a retried record is tracked once). */
   track(offsets: readonly bigint[]): void {
     for (const offset of offsets) {
-      const last = this.pending[this.pending.length - 1];
+      const last = this.pending.length > this.head ? this.pending[this.pending.length - 1] : undefined;
       if (last !== undefined && offset <= last) continue;
       if (this.next !== undefined && offset < this.next) continue;
       this.pending.push(offset);
@@ -23,15 +24,23 @@ export class OffsetTracker {
 
   finish(offsets: readonly bigint[]): void {
     for (const offset of offsets) this.finished.add(offset);
-    while (this.pending.length > 0 && this.finished.has(this.pending[0] as bigint)) {
-      const head = this.pending.shift() as bigint;
-      this.finished.delete(head);
-      this.next = head + 1n;
+    while (this.head < this.pending.length && this.finished.has(this.pending[this.head] as bigint)) {
+      const done = this.pending[this.head] as bigint;
+      this.head += 1;
+      this.finished.delete(done);
+      this.next = done + 1n;
+    }
+    if (this.head === this.pending.length) {
+      this.pending = [];
+      this.head = 0;
+    } else if (this.head > 4096) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
     }
   }
 
   get inFlight(): number {
-    return this.pending.length;
+    return this.pending.length - this.head;
   }
 
   /** The offset to commit if it moved since the last commit, else undefined. */

@@ -323,7 +323,11 @@ export class StageRunner<In, Out> {
         break;
       const chunk = batch.records.slice(start, start + max);
       state.tracker.track(chunk.map((r) => BigInt(r.offset)));
-      const fresh = chunk.filter((r) => BigInt(r.offset) > state.receivedThrough).length;
+      // Offsets rise within a chunk: only a re-run chunk (retry, defer) needs the per-record check.
+      const fresh =
+        BigInt((chunk[0] as RawRecord).offset) > state.receivedThrough
+          ? chunk.length
+          : chunk.filter((r) => BigInt(r.offset) > state.receivedThrough).length;
       if (fresh > 0) {
         this.metrics.received.inc({ stage: stageName }, fresh);
         state.receivedThrough = BigInt((chunk[chunk.length - 1] as RawRecord).offset);
