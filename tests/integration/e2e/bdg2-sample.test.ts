@@ -7,12 +7,11 @@
  * rejects end as dead letters with the rule's specific code, and one reading in Wh to prove unit
  * normalisation through the whole pipeline.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../data/test-database.js';
+import { describe, expect, it } from 'vitest';
 import { account, EXACT } from './accounting.js';
 import { expectedFromBdg2, readingKey } from './bdg2-expected.js';
-import { E2E_STAGE_ENV, PIPELINE_STAGES } from './e2e-env.js';
-import { deleteTopics, EaioProcesses, produceRaw, readDeadLetters, readMeterReadings } from './pipeline-processes.js';
+import { PIPELINE_STAGES, useE2eWorld } from './e2e-env.js';
+import { produceRaw, readDeadLetters, readMeterReadings } from './pipeline-processes.js';
 
 const SAMPLE = 'data/bdg2-sample';
 const INJECTED = 'e2e:injected';
@@ -48,24 +47,12 @@ const injected = [
 ] as const;
 const goodInWh = { ...base, time: '2016-06-01T01:00:00Z', value: 5_000, unit: 'Wh' };
 
-let db: TestDatabase | undefined;
-let eaio: EaioProcesses | undefined;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  eaio = new EaioProcesses(db.url, E2E_STAGE_ENV);
-});
-
-afterAll(async () => {
-  eaio?.stopAll();
-  if (eaio) await deleteTopics(eaio.prefix).catch(() => undefined);
-  await db?.drop();
-});
+const world = useE2eWorld();
 
 describe('BDG2 sample (raw) end to end: replay → validate → enrich_weather → write_hypertable', () => {
   it('accounts for every non-empty cell exactly: a row with the same value and weather, or a dead letter with a reason', async () => {
-    const run = eaio as EaioProcesses;
-    const sql = (db as TestDatabase).sql;
+    const run = world().eaio;
+    const sql = world().db.sql;
     const expected = expectedFromBdg2(SAMPLE, 'raw');
     // Guards the expectation itself: readings with and without weather are both really exercised.
     const withWeather = [...expected.readings.values()].filter((r) => r.weather !== null).length;

@@ -6,34 +6,21 @@
  * of every partition of its input: nothing lost, nothing written twice.
  */
 import kafkajs from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadEnv } from '../../../config/load.js';
-import { createTestDatabase, type TestDatabase } from '../data/test-database.js';
 import { account, EXACT } from './accounting.js';
 import { expectedFromBdg2 } from './bdg2-expected.js';
-import { E2E_STAGE_ENV, PIPELINE_STAGES } from './e2e-env.js';
-import { deleteTopics, EaioProcesses, type Running, readDeadLetters, readMeterReadings } from './pipeline-processes.js';
+import { PIPELINE_STAGES, useE2eWorld } from './e2e-env.js';
+import { type Running, readDeadLetters, readMeterReadings } from './pipeline-processes.js';
 
 const SAMPLE = 'data/bdg2-sample';
 /** Small transactions so that the writer is still busy when it is killed. */
 const WRITER_ENV = { EAIO_WRITER_BATCH_RECORDS: '25' };
 
-let db: TestDatabase | undefined;
-let eaio: EaioProcesses | undefined;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-  eaio = new EaioProcesses(db.url, E2E_STAGE_ENV);
-});
-
-afterAll(async () => {
-  eaio?.stopAll();
-  if (eaio) await deleteTopics(eaio.prefix).catch(() => undefined);
-  await db?.drop();
-});
+const world = useE2eWorld();
 
 async function rowCount(): Promise<number> {
-  const [row] = await (db as TestDatabase).sql<{ n: number }[]>`SELECT count(*)::int AS n FROM meter_readings`;
+  const [row] = await world().db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM meter_readings`;
   return row?.n ?? 0;
 }
 
@@ -61,7 +48,7 @@ async function killHard(writer: Running): Promise<void> {
 
 describe('write_hypertable killed with SIGKILL twice mid-stream', () => {
   it('ends with the same table as a clean run: every reading once, same values, offsets at the end', async () => {
-    const run = eaio as EaioProcesses;
+    const run = world().eaio;
     const expected = expectedFromBdg2(SAMPLE, 'raw');
     const total = expected.readings.size;
     await run.runOk(['migrate']);
@@ -84,7 +71,7 @@ describe('write_hypertable killed with SIGKILL twice mid-stream', () => {
     expect(upstreamDone.code, upstreamDone.stderr).toBe(0);
     await run.runOk(['run', 'write_hypertable', '--exit-when-idle'], 90_000, WRITER_ENV);
 
-    const rows = await readMeterReadings((db as TestDatabase).sql);
+    const rows = await readMeterReadings(world().db.sql);
     const deadLetters = (await Promise.all(PIPELINE_STAGES.map((stage) => readDeadLetters(run, stage)))).flat();
     expect(deadLetters).toEqual([]);
     expect(account(expected, rows, deadLetters)).toEqual(EXACT);
@@ -100,7 +87,7 @@ describe('write_hypertable killed with SIGKILL twice mid-stream', () => {
     await admin.connect();
     const topic = `${run.prefix}.readings.enriched.v1`;
     const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-    const stored = await (db as TestDatabase).sql<{ partition: number; next_offset: string }[]>`
+    const stored = await world().db.sql<{ partition: number; next_offset: string }[]>`
       SELECT partition, next_offset::text FROM stage_offsets
        WHERE consumer_group = ${`${run.prefix}.stage.write_hypertable`} AND topic = ${topic}`;
     const storedBy = new Map(stored.map((s) => [s.partition, s.next_offset]));
