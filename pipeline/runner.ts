@@ -74,6 +74,8 @@ export class StageRunner<In, Out> {
   private readonly env: ChunkEnv<In, Out>;
   private readonly retryPolicy: RetryPolicy;
   private lastCommitAt = 0;
+  /** A throttled commit scheduled for the end of the interval, so the last batch is committed too. */
+  private commitTimer: NodeJS.Timeout | undefined;
   private commitChain: Promise<void> = Promise.resolve();
   private status: RunnerStatus = 'created';
   private joined = false;
@@ -173,6 +175,8 @@ export class StageRunner<In, Out> {
 
   private async doStop(): Promise<void> {
     this.status = 'stopping';
+    if (this.commitTimer) clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
     for (const state of this.partitions.values()) this.clearPause(state);
     try {
       await this.consumer.stop(() => this.commit(true));
@@ -416,7 +420,16 @@ export class StageRunner<In, Out> {
    */
   commit(force: boolean): Promise<void> {
     const interval = this.options.commitIntervalMs ?? 200;
-    if (!force && Date.now() - this.lastCommitAt < interval) return this.commitChain;
+    if (!force && Date.now() - this.lastCommitAt < interval) {
+      this.commitTimer ??= setTimeout(
+        () => {
+          this.commitTimer = undefined;
+          if (this.status === 'running') void this.commit(false);
+        },
+        Math.max(1, this.lastCommitAt + interval - Date.now()),
+      );
+      return this.commitChain;
+    }
     this.lastCommitAt = Date.now();
     this.commitChain = this.commitChain.then(async () => {
       const offsets: { state: PartitionState; offset: StoredOffset }[] = [];

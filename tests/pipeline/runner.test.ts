@@ -100,6 +100,42 @@ describe('StageRunner on the in-memory broker', () => {
     expect(await metricValue(registry, 'pipeline_records_received_total', { stage: 'echo' })).toBe(10);
   });
 
+  it('commits the last batch even when it finished inside the commit interval', async () => {
+    const { broker, makeRunner, produce } = setup(1);
+    const runner = makeRunner(echoStage(), { commitIntervalMs: 300 });
+    await runner.start();
+    produce(5);
+    await eventually(() => committedTotal(broker, group, inTopic) === 5, 'first commit');
+    produce(5); // processed within 300 ms of the first commit: throttled, then committed by the timer
+    await eventually(() => committedTotal(broker, group, inTopic) === 10, 'trailing commit while running');
+    expect(runner.status).toBe('running');
+    await runner.stop();
+  });
+
+  it('dead-letters a record whose codec throws instead of stopping the worker', async () => {
+    const { broker, makeRunner, produce, values } = setup(1);
+    const stage = echoStage();
+    const decode = stage.input.decode.bind(stage.input);
+    const runner = makeRunner({
+      ...stage,
+      input: {
+        ...stage.input,
+        decode: (raw) => {
+          if (String(raw.value).includes('"id":3,')) throw new TypeError('codec bug');
+          return decode(raw);
+        },
+      },
+    });
+    await runner.start();
+    produce(6);
+    await eventually(() => committedTotal(broker, group, inTopic) === 6, 'committed');
+    await runner.stop();
+    expect(runner.fatal).toBeUndefined();
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([0, 1, 2, 4, 5]);
+    const dead = await broker.readTopic(dlqTopic);
+    expect(dead.map((r) => String(r.headers[dlqHeader.code]))).toEqual(['decode_error']);
+  });
+
   it('retries when process throws an error the classifier knows as transient', async () => {
     const { broker, makeRunner, produce, values } = setup(1);
     let failures = 2;
