@@ -108,7 +108,6 @@ describe('StageRunner on the in-memory broker', () => {
     await eventually(() => committedTotal(broker, group, inTopic) === 5, 'first commit');
     produce(5); // processed within 300 ms of the first commit: throttled, then committed by the timer
     await eventually(() => committedTotal(broker, group, inTopic) === 10, 'trailing commit while running');
-    expect(runner.status).toBe('running');
     await runner.stop();
   });
 
