@@ -3,14 +3,11 @@
  * names (`${prefix}.weather.raw.v1`), so the codec recognises a topic by its logical suffix and
  * decodes the payload that topic carries.
  */
-import {
-  type ValidatedReading,
-  ValidatedReadingSchema,
-  type WeatherObservation,
-  WeatherObservationSchema,
-} from '../../domain/messages.js';
+
+import { type ValidatedReading, type WeatherObservation, WeatherObservationSchema } from '../../domain/messages.js';
 import { TOPICS } from '../../domain/topics.js';
 import { type Codec, jsonCodec } from '../../pipeline/index.js';
+import { validatedReadingCodec } from '../shared/message-codecs.js';
 
 export type EnrichInput =
   | { readonly kind: 'weather'; readonly observation: WeatherObservation }
@@ -27,10 +24,6 @@ const weatherCodec = jsonCodec(
   (v) => WeatherObservationSchema.parse(v),
   (o) => Date.parse(o.time),
 );
-const readingCodec = jsonCodec(
-  (v) => ValidatedReadingSchema.parse(v),
-  (r) => Date.parse(r.time),
-);
 
 export const enrichInputCodec: Codec<EnrichInput> = {
   decode(raw) {
@@ -39,12 +32,14 @@ export const enrichInputCodec: Codec<EnrichInput> = {
       return decoded.ok ? { ...decoded, value: { kind: 'weather', observation: decoded.value } } : decoded;
     }
     if (isTopic(raw.topic, TOPICS.readingsValidated)) {
-      const decoded = readingCodec.decode(raw);
+      const decoded = validatedReadingCodec.decode(raw);
       return decoded.ok ? { ...decoded, value: { kind: 'reading', reading: decoded.value } } : decoded;
     }
     return { ok: false, code: 'unexpected_topic', message: `enrich_weather does not read ${raw.topic}` };
   },
   encode(value) {
-    return value.kind === 'weather' ? weatherCodec.encode(value.observation) : readingCodec.encode(value.reading);
+    return value.kind === 'weather'
+      ? weatherCodec.encode(value.observation)
+      : validatedReadingCodec.encode(value.reading);
   },
 };

@@ -5,20 +5,21 @@
  * dead-lettered with the rule's specific code; a second reading of the same meter and hour within
  * a batch is skipped (`duplicate_in_batch`).
  */
+
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
-import { type ValidatedReading, ValidatedReadingSchema } from '../../domain/messages.js';
+import type { ValidatedReading } from '../../domain/messages.js';
 import { TOPICS } from '../../domain/topics.js';
 import {
   type Codec,
   deadLetter,
-  jsonCodec,
   ok,
   type Stage,
   type StageContext,
   type StageResult,
   skip,
 } from '../../pipeline/index.js';
+import { validatedReadingCodec } from '../shared/message-codecs.js';
 import { createPgClient } from '../shared/pg-client.js';
 import { type CatalogSnapshot, loadCatalog } from './catalog.js';
 import { CatalogCache } from './catalog-cache.js';
@@ -54,10 +55,7 @@ export const rawJsonCodec: Codec<unknown> = {
   encode: (value) => Buffer.from(JSON.stringify(value)),
 };
 
-export const validatedReadingCodec = jsonCodec<ValidatedReading>(
-  (v) => ValidatedReadingSchema.parse(v),
-  (r) => Date.parse(r.time),
-);
+export { validatedReadingCodec };
 
 /** Dead-letter codes are metric labels: `schema_violation:<field>` keeps the field in the message only. */
 export function deadLetterCode(code: ValidationCode): string {
