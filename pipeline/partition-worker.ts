@@ -56,7 +56,13 @@ function safeDecode<In, Out>(stage: Stage<In, Out>, raw: RawRecord): DecodeResul
   }
 }
 
-type Slot<In> = { readonly raw: RawRecord; envelope?: Envelope<In>; result?: StageResult<unknown> };
+type Slot<In> = {
+  readonly raw: RawRecord;
+  envelope?: Envelope<In>;
+  result?: StageResult<unknown>;
+  /** Its dead letter is already acknowledged (sinks with stored offsets, see deliverDeadLettersNow). */
+  deadLetterSent?: boolean;
+};
 
 class RetryChunk {
   constructor(readonly error: unknown) {}
@@ -85,6 +91,7 @@ async function callProcess<In, Out>(
 async function processWithIsolation<In, Out>(
   env: ChunkEnv<In, Out>,
   envelopes: readonly Envelope<In>[],
+  afterIsolated?: (envelope: Envelope<In>, result: StageResult<Out>) => Promise<void>,
 ): Promise<readonly StageResult<Out>[]> {
   try {
     return await callProcess(env, envelopes);
@@ -106,7 +113,9 @@ async function processWithIsolation<In, Out>(
     env.log.warn({ records: envelopes.length, err: errorMessage(error) }, 'batch failed, isolating records one by one');
     const results: StageResult<Out>[] = [];
     for (const envelope of envelopes) {
-      results.push(...(await processWithIsolation(env, [envelope])));
+      const [result] = await processWithIsolation(env, [envelope]);
+      results.push(result as StageResult<Out>);
+      await afterIsolated?.(envelope, result as StageResult<Out>);
     }
     return results;
   }
@@ -122,6 +131,46 @@ function toOutputRecords<In, Out>(env: ChunkEnv<In, Out>, result: StageResult<Ou
     value: spec.codec.encode(out.value),
     headers: out.headers ?? {},
   }));
+}
+
+function deadLetterRecord<In, Out>(
+  env: ChunkEnv<In, Out>,
+  slot: Slot<In>,
+  attempts: number,
+): ProduceRecord | undefined {
+  const result = slot.result;
+  if (result?.kind !== 'dead_letter' || slot.deadLetterSent) return undefined;
+  return buildDeadLetter(env.stage.name, env.dlqTopic, slot.raw, {
+    code: result.code,
+    message: result.error.message,
+    attempts: attempts + 1,
+  });
+}
+
+/**
+ * A sink that stores its offsets with its rows moves them past a dead-lettered record as soon as
+ * it writes a later one. So for such a stage the dead letters known so far are acknowledged before
+ * `process` runs again: a crash can then never leave a stored offset past a dead letter that the
+ * broker does not have. (Dead letters are at-least-once: a re-run chunk sends them again.)
+ */
+async function deliverDeadLettersNow<In, Out>(
+  env: ChunkEnv<In, Out>,
+  slots: readonly Slot<In>[],
+  attempts: number,
+): Promise<void> {
+  const pending = slots.flatMap((slot) => {
+    const record = deadLetterRecord(env, slot, attempts);
+    return record ? [{ slot, record }] : [];
+  });
+  if (pending.length === 0) return;
+  try {
+    await env.producer.send(pending.map((p) => p.record));
+  } catch (error) {
+    env.metrics.errors.inc({ stage: env.stage.name, phase: 'produce' });
+    if (classify(env.stage, error) === 'retry') throw new RetryChunk(error);
+    throw error;
+  }
+  for (const { slot } of pending) slot.deadLetterSent = true;
 }
 
 /**
@@ -150,19 +199,30 @@ export async function prepareChunk<In, Out>(
   }
 
   const decodedSlots = slots.filter((s) => s.envelope !== undefined);
-  if (decodedSlots.length > 0) {
-    try {
+  const storesOffsets = env.stage.loadStoredOffsets !== undefined;
+  const slotOf = new Map(decodedSlots.map((s) => [s.raw, s]));
+  try {
+    if (storesOffsets) await deliverDeadLettersNow(env, slots, attempts);
+    if (decodedSlots.length > 0) {
       const results = await processWithIsolation(
         env,
         decodedSlots.map((s) => s.envelope as Envelope<In>),
+        storesOffsets
+          ? async (envelope, result) => {
+              const slot = slotOf.get(envelope.raw) as Slot<In>;
+              slot.result = result;
+              await deliverDeadLettersNow(env, [slot], attempts);
+            }
+          : undefined,
       );
       decodedSlots.forEach((slot, i) => {
         slot.result = results[i];
       });
-    } catch (error) {
-      if (error instanceof RetryChunk) return { kind: 'retry', error: error.error };
-      return { kind: 'fatal', error };
+      if (storesOffsets) await deliverDeadLettersNow(env, slots, attempts);
     }
+  } catch (error) {
+    if (error instanceof RetryChunk) return { kind: 'retry', error: error.error };
+    return { kind: 'fatal', error };
   }
 
   const retryResult = slots.find((s) => s.result?.kind === 'retry');
@@ -188,16 +248,12 @@ export async function prepareChunk<In, Out>(
         skipReasons.set(result.reason, (skipReasons.get(result.reason) ?? 0) + 1);
       } else if (result.kind === 'dead_letter') {
         deadCodes.set(result.code, (deadCodes.get(result.code) ?? 0) + 1);
-        outgoing.push(
-          buildDeadLetter(stage, env.dlqTopic, slot.raw, {
-            code: result.code,
-            message: result.error.message,
-            attempts: attempts + 1,
-          }),
-        );
+        const record = deadLetterRecord(env, slot, attempts);
+        if (record) outgoing.push(record);
       }
     }
-    // Checked before anything is produced: a tripped guard dead-letters nothing and commits nothing.
+    // Checked before anything is produced: a tripped guard dead-letters nothing and commits nothing
+    // (for sinks with stored offsets, dead letters already sent by deliverDeadLettersNow stay sent).
     env.guard.observe(slots.map((s) => s.result?.kind === 'dead_letter'));
   } catch (error) {
     return { kind: 'fatal', error };

@@ -135,6 +135,43 @@ describe('StageRunner on the in-memory broker', () => {
     expect(dead.map((r) => String(r.headers[dlqHeader.code]))).toEqual(['decode_error']);
   });
 
+  it('a sink that stores its offsets never gets ahead of an unacknowledged dead letter', async () => {
+    const { broker, makeRunner, produce } = setup(1);
+    produce(2); // offsets 0, 1
+    broker.append({ topic: inTopic, key: 'm', value: 'not json' }); // 2: decode failure
+    produce(3, 3, (id) => (id === 4 ? { bad: true } : {})); // 3, 4 (process throws), 5
+    produce(2, 6); // 6, 7
+    const violations: string[] = [];
+    // The sink "stores" max offset + 1 of each call, as the PostgreSQL writer does in its transaction.
+    const stage = echoStage(
+      async (batch) => {
+        if (batch.some((r) => r.bad)) throw new Error('row rejected');
+        return batch.map((r) => ok({ value: r }));
+      },
+      { loadStoredOffsets: async () => [] },
+    );
+    const runner = makeRunner({
+      ...stage,
+      async process(envelopes, ctx) {
+        // Checked when a call succeeds: that is when a real sink commits rows and offsets.
+        const results = await stage.process(envelopes, ctx);
+        const dead = (await broker.readTopic(dlqTopic)).map((r) => Number(String(r.headers[dlqHeader.sourceOffset])));
+        const stored = Math.max(...envelopes.map((e) => Number(e.raw.offset))) + 1;
+        for (const offset of [2, 4]) {
+          if (stored > offset && !dead.includes(offset))
+            violations.push(`stored ${stored} before dead letter ${offset}`);
+        }
+        return results;
+      },
+    });
+    await runner.start();
+    await eventually(() => committedTotal(broker, group, inTopic) === 8, 'committed');
+    await runner.stop();
+    expect(violations).toEqual([]);
+    const dead = await broker.readTopic(dlqTopic);
+    expect(dead.map((r) => String(r.headers[dlqHeader.sourceOffset])).sort()).toEqual(['2', '4']);
+  });
+
   it('retries when process throws an error the classifier knows as transient', async () => {
     const { broker, makeRunner, produce, values } = setup(1);
     let failures = 2;
