@@ -1,4 +1,5 @@
 /** Ready-made codecs. Decode failures become `invalid_payload` dead letters before `process`. */
+import { errorMessage } from './errors.js';
 import type { Codec, DecodeResult, RawRecord } from './stage.js';
 
 export const invalidPayload = 'invalid_payload';
@@ -16,7 +17,7 @@ export function jsonCodec<T>(parse: (value: unknown) => T, eventTime?: (value: T
         const time = eventTime?.(value);
         return time === undefined ? { ok: true, value } : { ok: true, value, eventTime: time };
       } catch (error) {
-        return { ok: false, code: invalidPayload, message: error instanceof Error ? error.message : String(error) };
+        return { ok: false, code: invalidPayload, message: errorMessage(error) };
       }
     },
     encode(value: T): Buffer {

@@ -4,7 +4,7 @@ export type { AdminPort, Broker, ConsumerPort, FetchedBatch, ProduceRecord, Prod
 export { MemoryBroker } from './broker-memory.js';
 export * from './codecs.js';
 export { DlqGuard, type DlqGuardLimits, DlqGuardTripped, dlqHeader, readDeadLetter } from './dlq.js';
-export { defaultClassify, type ErrorDisposition, FatalError, TransientError } from './errors.js';
+export { defaultClassify, type ErrorDisposition, errorMessage, FatalError, TransientError } from './errors.js';
 export { createLogger } from './logger.js';
 export { createRegistry, PipelineMetrics } from './metrics.js';
 export { processErrorCode } from './partition-worker.js';

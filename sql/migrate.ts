@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from 'postgres';
+import { errorMessage } from '../pipeline/errors.js';
 
 /**
  * Numbered plain-SQL migrations (sql/migrations/NNNN_name.sql), applied in order, each in its own
@@ -144,7 +145,7 @@ export async function migrate(
           await conn`COMMIT`;
         } catch (error) {
           await conn`ROLLBACK`.catch(() => undefined);
-          const detail = error instanceof Error ? error.message : String(error);
+          const detail = errorMessage(error);
           throw new MigrationError(`${file.file} failed and was rolled back: ${detail}`, { cause: error });
         }
         done.push(file);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import postgres, { type Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import { type Metadata, MetadataFileError, parseMetadata } from '../../domain/bdg2/metadata.js';
+import { errorMessage } from '../../pipeline/errors.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio import --bdg2 DIR [--skip-invalid] [--dry-run]
@@ -180,7 +181,7 @@ export const importCommand: Command = {
           'eaio import: cannot reach PostgreSQL at DATABASE_URL — start it with `eaio services up postgres`',
         );
       } else {
-        console.error(`eaio import: ${error instanceof Error ? error.message : String(error)}`);
+        console.error(`eaio import: ${errorMessage(error)}`);
       }
       return 1;
     } finally {

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { loadEnv } from '../../config/load.js';
+import { errorMessage } from '../../pipeline/errors.js';
 import { migrate, migrationStatus } from '../../sql/migrate.js';
 import { type Command, UsageError } from '../command.js';
 
@@ -69,5 +70,5 @@ function describeError(error: unknown): string {
     return 'cannot reach PostgreSQL at DATABASE_URL — start it with `eaio services up postgres`';
   if (code === '3D000') return 'the database in DATABASE_URL does not exist — create it (createdb) or fix DATABASE_URL';
   if (code === '28P01') return 'authentication failed — check the user and password in DATABASE_URL';
-  return error instanceof Error ? error.message : String(error);
+  return errorMessage(error);
 }

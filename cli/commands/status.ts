@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
 import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
+import { errorMessage } from '../../pipeline/errors.js';
 import { consumerGroup, deadLetterTopic, physicalTopic } from '../../pipeline/topics.js';
 import { auxiliaryStages, stageFactories } from '../../stages/registry.js';
 import type { Command } from '../command.js';
@@ -78,7 +79,7 @@ export const statusCommand: Command = {
             for (const p of await admin.topicOffsets(dlq)) status.dlqCount += Number(BigInt(p.high) - BigInt(p.low));
           }
         } catch (error) {
-          status.error = error instanceof Error ? error.message : String(error);
+          status.error = errorMessage(error);
         }
         statuses.push(status);
       }

@@ -1,4 +1,5 @@
 import { type ClientConfig, CONNECT_STATUS, MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { errorMessage } from '../../pipeline/index.js';
 
 export interface MilvusConnectOptions {
   /** Per-call gRPC deadline in ms (the SDK's default is long enough to stall a test for minutes). */
@@ -34,7 +35,7 @@ export async function connectMilvus(address: string, options: MilvusConnectOptio
     await client.connectPromise;
   } catch (error) {
     await client.closeConnection().catch(() => undefined);
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = errorMessage(error);
     throw new Error(
       `Cannot reach Milvus at ${address}: ${reason}. Start the local stack with 'eaio services up milvus' or set MILVUS_ADDRESS.`,
       { cause: error },

@@ -13,6 +13,7 @@ import { TOPICS } from '../../domain/topics.js';
 import {
   type Codec,
   deadLetter,
+  errorMessage,
   ok,
   type Stage,
   type StageContext,
@@ -84,8 +85,7 @@ export function createValidateStage(deps: ValidateDeps = {}): Stage<unknown, Val
     refreshMs: config.catalogRefreshMs,
     missRefreshMs: config.catalogMissRefreshMs,
     onLoaded: (s, reason) => log?.info({ reason, buildings: s.buildingCount, meters: s.meterCount }, 'catalog loaded'),
-    onLoadFailed: (error, reason) =>
-      log?.warn({ reason, err: error instanceof Error ? error.message : String(error) }, 'catalog load failed'),
+    onLoadFailed: (error, reason) => log?.warn({ reason, err: errorMessage(error) }, 'catalog load failed'),
   });
   const options = { futureSkewMs: config.futureSkewMs };
 
