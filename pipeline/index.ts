@@ -2,6 +2,7 @@
 
 export type { AdminPort, Broker, ConsumerPort, FetchedBatch, ProduceRecord, ProducerPort } from './broker.js';
 export { MemoryBroker } from './broker-memory.js';
+export { type ChainInput, chainName, chainStages, chainStepNames } from './chain.js';
 export * from './codecs.js';
 export { DlqGuard, type DlqGuardLimits, DlqGuardTripped, dlqHeader, readDeadLetter } from './dlq.js';
 export { defaultClassify, type ErrorDisposition, errorMessage, FatalError, TransientError } from './errors.js';

@@ -9,7 +9,7 @@ import { buildDeadLetter, type DlqGuard } from './dlq.js';
 import { defaultClassify, type ErrorDisposition, errorMessage, FatalError } from './errors.js';
 import type { PipelineMetrics } from './metrics.js';
 import type { DecodeResult, Envelope, RawRecord, Stage, StageContext, StageResult } from './stage.js';
-import { physicalTopic, type TopicNaming } from './topics.js';
+import { deadLetterTopic, physicalTopic, type TopicNaming } from './topics.js';
 
 /** A processed chunk whose outputs and dead letters are ready to be produced. */
 export interface PreparedChunk {
@@ -35,7 +35,10 @@ export interface ChunkEnv<In, Out> {
   readonly ctx: StageContext;
   readonly producer: ProducerPort;
   readonly naming: TopicNaming;
+  /** Where dead letters go that name no stage of their own (see StageResult `dead_letter`). */
   readonly dlqTopic: string;
+  /** The stage named in those dead letters' headers. */
+  readonly dlqStage: string;
   readonly guard: DlqGuard;
   readonly metrics: PipelineMetrics;
   readonly log: Logger;
@@ -75,9 +78,10 @@ function classify<In, Out>(stage: Stage<In, Out>, error: unknown): ErrorDisposit
 
 async function callProcess<In, Out>(
   env: ChunkEnv<In, Out>,
+  ctx: StageContext,
   envelopes: readonly Envelope<In>[],
 ): Promise<readonly StageResult<Out>[]> {
-  const results = await env.stage.process(envelopes, env.ctx);
+  const results = await env.stage.process(envelopes, ctx);
   if (results.length !== envelopes.length) {
     throw new FatalError(
       `stage ${env.stage.name} returned ${results.length} results for ${envelopes.length} records`,
@@ -90,13 +94,15 @@ async function callProcess<In, Out>(
 /** Runs `process`; on an unclassified throw re-runs record by record so one bad record fails alone. */
 async function processWithIsolation<In, Out>(
   env: ChunkEnv<In, Out>,
+  ctx: StageContext,
   envelopes: readonly Envelope<In>[],
   afterIsolated?: (envelope: Envelope<In>, result: StageResult<Out>) => Promise<void>,
 ): Promise<readonly StageResult<Out>[]> {
   try {
-    return await callProcess(env, envelopes);
+    return await callProcess(env, ctx, envelopes);
   } catch (error) {
-    if (error instanceof FatalError) throw error;
+    // RetryChunk: acknowledging dead letters for the stage (ctx.acknowledgeDeadLetters) hit a transient error.
+    if (error instanceof FatalError || error instanceof RetryChunk) throw error;
     const disposition = classify(env.stage, error);
     env.metrics.errors.inc({ stage: env.stage.name, phase: 'process' });
     if (disposition === 'retry') throw new RetryChunk(error);
@@ -113,7 +119,7 @@ async function processWithIsolation<In, Out>(
     env.log.warn({ records: envelopes.length, err: errorMessage(error) }, 'batch failed, isolating records one by one');
     const results: StageResult<Out>[] = [];
     for (const envelope of envelopes) {
-      const [result] = await processWithIsolation(env, [envelope]);
+      const [result] = await processWithIsolation(env, ctx, [envelope]);
       results.push(result as StageResult<Out>);
       await afterIsolated?.(envelope, result as StageResult<Out>);
     }
@@ -140,7 +146,10 @@ function deadLetterRecord<In, Out>(
 ): ProduceRecord | undefined {
   const result = slot.result;
   if (result?.kind !== 'dead_letter' || slot.deadLetterSent) return undefined;
-  return buildDeadLetter(env.stage.name, env.dlqTopic, slot.raw, {
+  const [stage, topic] = result.stage
+    ? [result.stage, deadLetterTopic(env.naming, result.stage)]
+    : [env.dlqStage, env.dlqTopic];
+  return buildDeadLetter(stage, topic, slot.raw, {
     code: result.code,
     message: result.error.message,
     attempts: attempts + 1,
@@ -201,11 +210,26 @@ export async function prepareChunk<In, Out>(
   const decodedSlots = slots.filter((s) => s.envelope !== undefined);
   const storesOffsets = env.stage.loadStoredOffsets !== undefined;
   const slotOf = new Map(decodedSlots.map((s) => [s.raw, s]));
+  const ctx: StageContext = storesOffsets
+    ? {
+        ...env.ctx,
+        async acknowledgeDeadLetters(deadLetters) {
+          const acknowledged = deadLetters.flatMap(({ raw, result }) => {
+            const slot = slotOf.get(raw);
+            if (!slot || result.kind !== 'dead_letter') return [];
+            slot.result = result;
+            return [slot];
+          });
+          await deliverDeadLettersNow(env, acknowledged, attempts);
+        },
+      }
+    : env.ctx;
   try {
     if (storesOffsets) await deliverDeadLettersNow(env, slots, attempts);
     if (decodedSlots.length > 0) {
       const results = await processWithIsolation(
         env,
+        ctx,
         decodedSlots.map((s) => s.envelope as Envelope<In>),
         storesOffsets
           ? async (envelope, result) => {

@@ -92,7 +92,7 @@ export class StageRunner<In, Out> {
   ) {
     this.groupId = consumerGroup(options.naming, stage.name);
     this.inputTopics = stage.inputs.map((t) => physicalTopic(options.naming, t));
-    this.dlqTopic = deadLetterTopic(options.naming, stage.name);
+    this.dlqTopic = deadLetterTopic(options.naming, stage.deadLetterStages?.[0] ?? stage.name);
     this.log = deps.log.child({ stage: stage.name });
     this.metrics = PipelineMetrics.forRegistry(deps.registry);
     this.consumer = deps.broker.consumer({ groupId: this.groupId });
@@ -106,6 +106,7 @@ export class StageRunner<In, Out> {
       producer: this.producer,
       naming: options.naming,
       dlqTopic: this.dlqTopic,
+      dlqStage: stage.deadLetterStages?.[0] ?? stage.name,
       guard: new DlqGuard(options.dlqGuard ?? defaultDlqGuardLimits),
       metrics: this.metrics,
       log: this.log,
@@ -136,7 +137,10 @@ export class StageRunner<In, Out> {
   topicSpecs(): TopicSpec[] {
     const partitions = this.options.topicPartitions ?? 6;
     const replicationFactor = this.options.topicReplication ?? 1;
-    const names = new Set([...this.inputTopics, this.dlqTopic]);
+    const dlqTopics = (this.stage.deadLetterStages ?? [this.stage.name]).map((s) =>
+      deadLetterTopic(this.options.naming, s),
+    );
+    const names = new Set([...this.inputTopics, ...dlqTopics]);
     if (this.stage.output) names.add(physicalTopic(this.options.naming, this.stage.output.topic));
     return [...names].map((topic) => ({ topic, partitions, replicationFactor }));
   }

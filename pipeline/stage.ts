@@ -64,7 +64,8 @@ export type StageResult<Out> =
    * The stage must bound how long it defers a record.
    */
   | { readonly kind: 'defer'; readonly reason: string; readonly delayMs?: number }
-  | { readonly kind: 'dead_letter'; readonly code: string; readonly error: Error };
+  /** `stage`: which stage of a chain rejected it (its dead-letter topic); the running stage by default. */
+  | { readonly kind: 'dead_letter'; readonly code: string; readonly error: Error; readonly stage?: string };
 
 export const ok = <Out>(...outputs: OutputRecord<Out>[]): StageResult<Out> => ({ kind: 'ok', outputs });
 export const skip = (reason: string): StageResult<never> => ({ kind: 'skip', reason });
@@ -93,6 +94,13 @@ export interface StageContext {
   readonly log: import('pino').Logger;
   /** Aborted when the worker shuts down; long calls should honour it. */
   readonly signal: AbortSignal;
+  /**
+   * Offered to stages that store their offsets: sends these dead letters now and waits for the
+   * broker's acknowledgement (a chain uses it before its last step stores offsets past them).
+   */
+  readonly acknowledgeDeadLetters?: (
+    deadLetters: readonly { readonly raw: RawRecord; readonly result: StageResult<unknown> }[],
+  ) => Promise<void>;
 }
 
 export interface Stage<In, Out = never> {
@@ -103,6 +111,8 @@ export interface Stage<In, Out = never> {
   readonly input: Codec<In>;
   readonly output?: OutputSpec<Out>;
   readonly batch: BatchPolicy;
+  /** The stages whose dead-letter topics this one writes to (a chain's steps); `[name]` by default. */
+  readonly deadLetterStages?: readonly string[];
   /**
    * How a throw from `process` is treated: `retry` (transient: the batch is retried with backoff
    * while the partition is paused), `fatal` (the worker stops without committing past it) or

@@ -2,33 +2,37 @@ import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
 import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
 import { runWorker } from '../../pipeline/worker.js';
-import { auxiliaryStages, stageFactories } from '../../stages/registry.js';
+import { createStage, pipelineStages, stageFactories } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
 
-const usage = `Usage: eaio run <stage...|all> [--exit-when-idle] [--drain-timeout <ms>]
+const usage = `Usage: eaio run <stage...|all> [--chain] [--exit-when-idle] [--drain-timeout <ms>]
 
 Runs the named stages in this process (one consumer group member each). Run the same stage in
 several processes to share its partitions. Serves /metrics, /healthz and /readyz on
 METRICS_HOST:METRICS_PORT and registers with Prometheus (EAIO_PROMETHEUS_SD_DIR).
 
   all                 every registered pipeline stage (not the benchmark-only ones)
+  a+b+c               a chain: stages a, b and c as ONE consumer of a's input; records pass from
+                      stage to stage in memory, the topics between them are not written (backfills)
+  --chain             chain the named stages (same as joining them with +), e.g. run all --chain
   --exit-when-idle    drain the inputs, commit and exit 0 (backfills and tests)
   --drain-timeout     longest graceful drain after SIGTERM/SIGINT before aborting (default 30000)
+
+A chain has its own consumer group (eaio.stage.a+b+c): switching between chained and unchained
+runs re-reads the input from that group's position; the idempotent writer absorbs the overlap.
 
 Exit codes: 0 clean stop, 1 fatal stage error, 130 aborted (second signal or drain timeout), 2 usage.
 Stages: ${Object.keys(stageFactories).join(', ')}`;
 
-export function resolveStageNames(names: readonly string[]): string[] {
+export function resolveStageNames(names: readonly string[], chain = false): string[] {
   if (names.length === 0) throw new UsageError('name at least one stage, or all');
-  const resolved = names.includes('all')
-    ? Object.keys(stageFactories).filter((n) => !auxiliaryStages.has(n))
-    : [...new Set(names)];
-  if (resolved.length === 0) throw new UsageError('no pipeline stages are registered yet (stages/registry.ts)');
-  for (const name of resolved) {
-    if (!stageFactories[name])
-      throw new UsageError(`unknown stage "${name}" (known: ${Object.keys(stageFactories).join(', ')})`);
+  const expanded = names.flatMap((n) => (n === 'all' ? pipelineStages() : [n]));
+  if (expanded.length === 0) throw new UsageError('no pipeline stages are registered yet (stages/registry.ts)');
+  for (const part of expanded.flatMap((n) => n.split('+'))) {
+    if (!stageFactories[part])
+      throw new UsageError(`unknown stage "${part}" (known: ${Object.keys(stageFactories).join(', ')})`);
   }
-  return resolved;
+  return chain ? [expanded.flatMap((n) => n.split('+')).join('+')] : [...new Set(expanded)];
 }
 
 export const runCommand: Command = {
@@ -40,17 +44,19 @@ export const runCommand: Command = {
       args: [...argv],
       allowPositionals: true,
       options: {
+        chain: { type: 'boolean', default: false },
         'exit-when-idle': { type: 'boolean', default: false },
         'drain-timeout': { type: 'string', default: '30000' },
       },
     });
-    const names = resolveStageNames(positionals);
+    const names = resolveStageNames(positionals, values.chain);
     const drainTimeoutMs = Number(values['drain-timeout']);
     if (!Number.isFinite(drainTimeoutMs) || drainTimeoutMs <= 0)
       throw new UsageError('--drain-timeout must be a positive number of ms');
     const env = loadEnv();
     const log = loggerFromEnv(env, 'eaio-worker');
-    const stages = await Promise.all(names.map((name) => (stageFactories[name] as () => Promise<never>)()));
+    const naming = { prefix: env.EAIO_TOPIC_PREFIX };
+    const stages = await Promise.all(names.map((name) => createStage(name, naming)));
     const code = await runWorker({
       stages,
       broker: kafkaBrokerFromEnv(env, log),

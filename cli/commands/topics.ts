@@ -4,7 +4,7 @@ import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../p
 import { createRegistry } from '../../pipeline/metrics.js';
 import { StageRunner } from '../../pipeline/runner.js';
 import type { TopicSpec } from '../../pipeline/topics.js';
-import { stageFactories } from '../../stages/registry.js';
+import { createStage } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
 import { resolveStageNames } from './run.js';
 
@@ -45,7 +45,7 @@ export const topicsCommand: Command = {
       const options = { ...runnerOptionsFromEnv(env), topicPartitions: partitions };
       const specs = new Map<string, TopicSpec>();
       for (const name of resolveStageNames(names.length > 0 ? names : ['all'])) {
-        const stage = await (stageFactories[name] as () => Promise<never>)();
+        const stage = await createStage(name, { prefix: env.EAIO_TOPIC_PREFIX });
         const runner = new StageRunner(stage, { broker, log, registry: createRegistry() }, options);
         for (const spec of runner.topicSpecs()) specs.set(spec.topic, spec);
       }

@@ -1,0 +1,278 @@
+/**
+ * Stage chaining (operator fusion, as Arroyo and Kafka Streams sub-topologies do it): consecutive
+ * stages run as ONE stage on one consumer group. A record enters the chain from the first stage's
+ * input (or from another step's own extra input, e.g. enrich_weather's weather topic) and is
+ * handed from step to step in memory; the intermediate topics are not read or written.
+ *
+ * What stays as it was:
+ * - each step sees exactly what it would have decoded from its input topic (the previous step's
+ *   output is encoded with that step's codec and decoded with the next step's);
+ * - a record a step rejects is dead-lettered to THAT step's dead-letter topic, with the original
+ *   bytes of the record that entered the chain (so `eaio dlq replay` re-runs the whole chain);
+ * - a last step that stores its offsets (the PostgreSQL writer) stores those of the chain's input,
+ *   and every dead letter of an earlier step is acknowledged before it runs (ctx.acknowledgeDeadLetters).
+ */
+import { defaultClassify, FatalError } from './errors.js';
+import type {
+  Codec,
+  DecodeResult,
+  Envelope,
+  OutputRecord,
+  RawRecord,
+  Stage,
+  StageContext,
+  StageResult,
+} from './stage.js';
+import { physicalTopic, type TopicNaming } from './topics.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: a chain holds stages of different record types
+type AnyStage = Stage<any, any>;
+
+/** Which step a record enters at, and its decoded value (or why it could not be decoded). */
+export type ChainInput =
+  | { readonly step: number; readonly ok: true; readonly value: unknown }
+  | { readonly step: number; readonly ok: false; readonly code: string; readonly message: string };
+
+/** `a+b+c`: the chain's stage name, used for its consumer group and its metrics. */
+export const chainName = (steps: readonly { name: string }[]): string => steps.map((s) => s.name).join('+');
+
+const isChainName = (name: string): boolean => name.includes('+');
+export const chainStepNames = (name: string): string[] => (isChainName(name) ? name.split('+') : [name]);
+
+/** Dead-letter code of a record whose codec threw instead of returning a decode failure. */
+const decodeErrorCode = 'decode_error';
+
+function safeDecode(codec: Codec<unknown>, raw: RawRecord): DecodeResult<unknown> {
+  try {
+    return codec.decode(raw);
+  } catch (error) {
+    return { ok: false, code: decodeErrorCode, message: `codec threw: ${(error as Error)?.message ?? error}` };
+  }
+}
+
+function checkChain(steps: readonly AnyStage[]): void {
+  if (steps.length < 2) throw new Error('a chain needs at least two stages');
+  steps.forEach((step, i) => {
+    if (i < steps.length - 1 && step.loadStoredOffsets)
+      throw new Error(`${step.name} stores its own offsets, so it can only be the last stage of a chain`);
+    const next = steps[i + 1];
+    if (!next) return;
+    if (!step.output) throw new Error(`${step.name} has no output, so no stage can follow it in a chain`);
+    if (!next.inputs.includes(step.output.topic))
+      throw new Error(`${next.name} does not read ${step.output.topic} (the output of ${step.name})`);
+  });
+}
+
+/** Logical input topic → the step it enters at. The first step claims its inputs, later ones the rest. */
+function entryPoints(steps: readonly AnyStage[]): Map<string, number> {
+  const entries = new Map<string, number>();
+  steps.forEach((step, i) => {
+    const fed = i > 0 ? steps[i - 1]?.output?.topic : undefined;
+    for (const topic of step.inputs) if (topic !== fed && !entries.has(topic)) entries.set(topic, i);
+  });
+  return entries;
+}
+
+interface Item {
+  /** Index of the chain input record it came from. */
+  readonly src: number;
+  readonly envelope: Envelope<unknown>;
+}
+
+export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): Stage<ChainInput, unknown> {
+  checkChain(steps);
+  const name = chainName(steps);
+  const entries = entryPoints(steps);
+  const byPhysical = new Map([...entries].map(([logical, step]) => [physicalTopic(naming, logical), step]));
+  const last = steps.length - 1;
+  const sink = steps[last] as AnyStage;
+  const stepOfError = new WeakMap<object, number>();
+  const stepCtx: StageContext[] = [];
+
+  const contextFor = (ctx: StageContext, i: number): StageContext => {
+    let base = stepCtx[i];
+    if (!base || base.signal !== ctx.signal) {
+      base = childContext(ctx, steps[i] as AnyStage);
+      stepCtx[i] = base;
+    }
+    return ctx.acknowledgeDeadLetters ? { ...base, acknowledgeDeadLetters: ctx.acknowledgeDeadLetters } : base;
+  };
+
+  const classifyStep = (i: number, error: unknown) => {
+    const own = (steps[i] as AnyStage).classifyError?.(error);
+    return own && own !== 'unknown' ? own : defaultClassify(error);
+  };
+
+  /** An output of step `i` as step `i + 1` would have read it from the topic between them. */
+  function handOver(i: number, source: RawRecord, out: OutputRecord<unknown>): Envelope<unknown> | StageResult<never> {
+    const step = steps[i] as AnyStage;
+    const next = steps[i + 1] as AnyStage;
+    const spec = step.output as NonNullable<AnyStage['output']>;
+    const topic = out.topic ?? spec.topic;
+    if (topic !== spec.topic)
+      throw new FatalError(
+        `${step.name} emitted to ${topic}, which ${next.name} does not read: run these stages unchained`,
+        'contract_violation',
+      );
+    const headers: Record<string, Buffer> = {};
+    for (const [k, v] of Object.entries(out.headers ?? {})) headers[k] = Buffer.from(v);
+    const between: RawRecord = {
+      topic: physicalTopic(naming, topic),
+      partition: source.partition,
+      offset: source.offset,
+      key: Buffer.from(out.key ?? spec.key(out.value)),
+      value: spec.codec.encode(out.value),
+      headers,
+      timestamp: source.timestamp,
+    };
+    const decoded = safeDecode(next.input, between);
+    if (!decoded.ok)
+      return { kind: 'dead_letter', code: decoded.code, error: new Error(decoded.message), stage: next.name };
+    // The chain's input record stays the identity of the work (offsets, dead letters, wait keys).
+    return decoded.eventTime === undefined
+      ? { value: decoded.value, raw: source }
+      : { value: decoded.value, raw: source, eventTime: decoded.eventTime };
+  }
+
+  const input: Codec<ChainInput> = {
+    decode(raw) {
+      const step = byPhysical.get(raw.topic);
+      if (step === undefined)
+        return { ok: false, code: 'unexpected_topic', message: `${name} does not read ${raw.topic}` };
+      const decoded = safeDecode((steps[step] as AnyStage).input, raw);
+      if (!decoded.ok) return { ok: true, value: { step, ok: false, code: decoded.code, message: decoded.message } };
+      const value: ChainInput = { step, ok: true, value: decoded.value };
+      return decoded.eventTime === undefined ? { ok: true, value } : { ok: true, value, eventTime: decoded.eventTime };
+    },
+    encode() {
+      throw new FatalError('a chain input is never encoded', 'contract_violation');
+    },
+  };
+
+  async function process(
+    batch: readonly Envelope<ChainInput>[],
+    ctx: StageContext,
+  ): Promise<readonly StageResult<unknown>[]> {
+    const ended: (StageResult<unknown> | undefined)[] = batch.map(() => undefined);
+    const outputs: OutputRecord<unknown>[][] = batch.map(() => []);
+    const waiting: Item[][] = steps.map(() => []);
+    const acknowledged = new Set<number>();
+    batch.forEach((e, src) => {
+      const entry = e.value;
+      if (entry.ok) waiting[entry.step]?.push({ src, envelope: { ...e, value: entry.value } });
+      else ended[src] = deadLetterAt(steps[entry.step] as AnyStage, entry.code, entry.message);
+    });
+
+    for (let i = 0; i <= last; i++) {
+      const items = (waiting[i] as Item[]).sort((a, b) => a.src - b.src);
+      if (items.length === 0) continue;
+      const step = steps[i] as AnyStage;
+      if (i === last && sink.loadStoredOffsets && ctx.acknowledgeDeadLetters) {
+        const pending = ended.flatMap((r, src) =>
+          r?.kind === 'dead_letter' && !acknowledged.has(src)
+            ? [{ raw: (batch[src] as Envelope<ChainInput>).raw, result: r }]
+            : [],
+        );
+        if (pending.length > 0) await ctx.acknowledgeDeadLetters(pending);
+        for (const [src, r] of ended.entries()) if (r?.kind === 'dead_letter') acknowledged.add(src);
+      }
+      let results: readonly StageResult<unknown>[];
+      try {
+        results = await step.process(
+          items.map((item) => item.envelope),
+          contextFor(ctx, i),
+        );
+      } catch (error) {
+        // Alone (the runner's one-by-one re-run), an unclassified throw is this record's fault, at this step.
+        if (batch.length === 1 && !(error instanceof FatalError) && classifyStep(i, error) === 'unknown')
+          return [deadLetterAt(step, 'process_error', error instanceof Error ? error : new Error(String(error)))];
+        if (error !== null && typeof error === 'object') stepOfError.set(error, i);
+        throw error;
+      }
+      if (results.length !== items.length)
+        throw new FatalError(
+          `stage ${step.name} returned ${results.length} results for ${items.length} records`,
+          'contract_violation',
+        );
+      // The runner re-runs the whole chunk after a retry or defer anyway: stop here.
+      const held = results.find((r) => r.kind === 'retry' || r.kind === 'defer');
+      if (held) return batch.map(() => held);
+      results.forEach((result, k) => {
+        const { src } = items[k] as Item;
+        if (result.kind === 'dead_letter') {
+          if (ended[src]?.kind !== 'dead_letter') ended[src] = { ...result, stage: result.stage ?? step.name };
+        } else if (result.kind === 'skip') {
+          ended[src] ??= result;
+        } else if (result.kind === 'ok') {
+          if (i === last) {
+            for (const out of result.outputs) (outputs[src] as OutputRecord<unknown>[]).push(out);
+            return;
+          }
+          for (const out of result.outputs) {
+            const next = handOver(i, (batch[src] as Envelope<ChainInput>).raw, out);
+            if ('kind' in next) {
+              if (ended[src]?.kind !== 'dead_letter') ended[src] = next;
+            } else (waiting[i + 1] as Item[]).push({ src, envelope: next });
+          }
+        }
+      });
+    }
+
+    return batch.map((_, src) => {
+      const result = ended[src];
+      if (result?.kind === 'dead_letter') return result;
+      const out = outputs[src] as OutputRecord<unknown>[];
+      if (out.length > 0 || result === undefined) return { kind: 'ok', outputs: out };
+      return result;
+    });
+  }
+
+  return {
+    name,
+    inputs: [...entries.keys()],
+    input,
+    ...(sink.output ? { output: sink.output } : {}),
+    batch: { maxRecords: (steps[0] as AnyStage).batch.maxRecords },
+    deadLetterStages: steps.map((s) => s.name),
+
+    classifyError(error) {
+      const i = error !== null && typeof error === 'object' ? stepOfError.get(error) : undefined;
+      return i === undefined ? 'unknown' : classifyStep(i, error);
+    },
+
+    async init(ctx) {
+      for (let i = 0; i <= last; i++) await steps[i]?.init?.(contextFor(ctx, i));
+    },
+
+    process,
+
+    async onPartitionsAssigned(partitions, ctx) {
+      for (let i = 0; i <= last; i++) await steps[i]?.onPartitionsAssigned?.(partitions, contextFor(ctx, i));
+    },
+
+    async onPartitionsRevoked(partitions, ctx) {
+      for (let i = 0; i <= last; i++) await steps[i]?.onPartitionsRevoked?.(partitions, contextFor(ctx, i));
+    },
+
+    ...(sink.loadStoredOffsets
+      ? {
+          loadStoredOffsets: (partitions, ctx) =>
+            sink.loadStoredOffsets?.(partitions, contextFor(ctx, last)) ?? Promise.resolve([]),
+        }
+      : {}),
+
+    async close() {
+      const failures: unknown[] = [];
+      for (const step of [...steps].reverse()) await step.close?.().catch((error: unknown) => failures.push(error));
+      if (failures.length > 0) throw failures[0];
+    },
+  };
+}
+
+function childContext(ctx: StageContext, step: AnyStage): StageContext {
+  return { stage: step.name, log: ctx.log.child({ step: step.name }), signal: ctx.signal };
+}
+
+function deadLetterAt(step: AnyStage, code: string, error: Error | string): StageResult<never> {
+  return { kind: 'dead_letter', code, error: typeof error === 'string' ? new Error(error) : error, stage: step.name };
+}
