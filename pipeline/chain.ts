@@ -50,6 +50,34 @@ function safeDecode(codec: Codec<unknown>, raw: RawRecord): DecodeResult<unknown
   }
 }
 
+function safeAdopt(codec: Codec<unknown>, value: unknown, topic: string): DecodeResult<unknown> {
+  try {
+    return (codec.adopt as NonNullable<Codec<unknown>['adopt']>)(value, topic);
+  } catch (error) {
+    return { ok: false, code: decodeErrorCode, message: `codec threw: ${(error as Error)?.message ?? error}` };
+  }
+}
+
+/** The record a step's output would have been on the topic between two steps. */
+function bytesBetween(
+  spec: NonNullable<AnyStage['output']>,
+  out: OutputRecord<unknown>,
+  source: RawRecord,
+  topic: string,
+): RawRecord {
+  const headers: Record<string, Buffer> = {};
+  for (const [k, v] of Object.entries(out.headers ?? {})) headers[k] = Buffer.from(v);
+  return {
+    topic,
+    partition: source.partition,
+    offset: source.offset,
+    key: Buffer.from(out.key ?? spec.key(out.value)),
+    value: spec.codec.encode(out.value),
+    headers,
+    timestamp: source.timestamp,
+  };
+}
+
 function checkChain(steps: readonly AnyStage[]): void {
   if (steps.length < 2) throw new Error('a chain needs at least two stages');
   steps.forEach((step, i) => {
@@ -114,18 +142,10 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
         `${step.name} emitted to ${topic}, which ${next.name} does not read: run these stages unchained`,
         'contract_violation',
       );
-    const headers: Record<string, Buffer> = {};
-    for (const [k, v] of Object.entries(out.headers ?? {})) headers[k] = Buffer.from(v);
-    const between: RawRecord = {
-      topic: physicalTopic(naming, topic),
-      partition: source.partition,
-      offset: source.offset,
-      key: Buffer.from(out.key ?? spec.key(out.value)),
-      value: spec.codec.encode(out.value),
-      headers,
-      timestamp: source.timestamp,
-    };
-    const decoded = safeDecode(next.input, between);
+    const physical = physicalTopic(naming, topic);
+    const decoded = next.input.adopt
+      ? safeAdopt(next.input, out.value, physical)
+      : safeDecode(next.input, bytesBetween(spec, out, source, physical));
     if (!decoded.ok)
       return { kind: 'dead_letter', code: decoded.code, error: new Error(decoded.message), stage: next.name };
     // The chain's input record stays the identity of the work (offsets, dead letters, wait keys).

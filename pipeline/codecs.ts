@@ -9,17 +9,29 @@ export const invalidPayload = 'invalid_payload';
  * malformed JSON is a decode failure. `eventTime` extracts event time for the lag histogram.
  */
 export function jsonCodec<T>(parse: (value: unknown) => T, eventTime?: (value: T) => number | undefined): Codec<T> {
+  const adopt = (json: unknown): DecodeResult<T> => {
+    try {
+      const value = parse(json);
+      const time = eventTime?.(value);
+      return time === undefined ? { ok: true, value } : { ok: true, value, eventTime: time };
+    } catch (error) {
+      return { ok: false, code: invalidPayload, message: errorMessage(error) };
+    }
+  };
   return {
     decode(raw: RawRecord): DecodeResult<T> {
       if (raw.value === null) return { ok: false, code: invalidPayload, message: 'empty value (tombstone)' };
+      let json: unknown;
       try {
-        const value = parse(JSON.parse(raw.value.toString('utf8')));
-        const time = eventTime?.(value);
-        return time === undefined ? { ok: true, value } : { ok: true, value, eventTime: time };
+        json = JSON.parse(raw.value.toString('utf8'));
       } catch (error) {
         return { ok: false, code: invalidPayload, message: errorMessage(error) };
       }
+      return adopt(json);
     },
+    // The parser (a schema) checks the value as decode would; JSON's own rewrites (undefined
+    // fields dropped, non-finite numbers to null) are the parser's business on both paths.
+    adopt,
     encode(value: T): Buffer {
       return Buffer.from(JSON.stringify(value));
     },

@@ -30,6 +30,11 @@ export type DecodeResult<T> =
 export interface Codec<T> {
   decode(raw: RawRecord): DecodeResult<T>;
   encode(value: T): Buffer;
+  /**
+   * Optional: what `decode` would return for `encode(value)` read from `topic`, without the bytes
+   * in between (a chain hands values from stage to stage in memory). Must check what decode checks.
+   */
+  adopt?(value: unknown, topic: string): DecodeResult<T>;
 }
 
 export interface OutputRecord<Out> {

@@ -61,6 +61,8 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
   const cache = new AsOfCache<CachedWeather>(config.toleranceMs, config.cacheRetentionMs);
   const join = new WeatherJoin(cache, store);
   const waits = new WeatherWaits(config.maxWaitMs);
+  /** Time of the newest observation seen (any site): how far the weather stream has come. */
+  let newestWeather = Number.NEGATIVE_INFINITY;
 
   async function storeWeather(observations: readonly WeatherObservation[]): Promise<StageResult<EnrichedReading>[]> {
     // Stored before cached: the cache evicts hours behind its newest observation, and a reading
@@ -75,8 +77,10 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
       throw error;
     }
     for (const o of observations) {
-      cache.put(o.site_id, toCachedWeather(o));
+      const cached = toCachedWeather(o);
+      cache.put(o.site_id, cached);
       waits.weatherArrived(o.site_id);
+      if (cached.time > newestWeather) newestWeather = cached.time;
     }
     return observations.map(() => ok<EnrichedReading>());
   }
@@ -87,17 +91,20 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     ctx: StageContext,
   ): Promise<EnrichedReading[] | undefined> {
     const items = envelopes.flatMap((e) =>
-      e.value.kind === 'reading' ? [{ reading: e.value.reading, key: recordKey(e.raw) }] : [],
+      e.value.kind === 'reading'
+        ? [{ reading: e.value.reading, key: recordKey(e.raw), time: Date.parse(e.value.reading.time) }]
+        : [],
     );
     const answers = await join.lookup(
-      items.map(({ reading }) => ({ site: reading.site_id, time: Date.parse(reading.time) })),
+      items.map(({ reading, time }) => ({ site: reading.site_id, time })),
       config.toleranceMs,
     );
     const now = Date.now();
     let wait = false;
-    items.forEach(({ reading, key }, i) => {
+    items.forEach(({ reading, key, time }, i) => {
       if (answers[i]?.settled) return;
-      if (waits.keepWaiting(key, reading.site_id, cache.hasSite(reading.site_id), now)) wait = true;
+      const streamPassed = newestWeather >= time + config.toleranceMs;
+      if (waits.keepWaiting(key, reading.site_id, cache.hasSite(reading.site_id), now, streamPassed)) wait = true;
     });
     // On shutdown nothing waits: the drain must finish.
     if (wait && !ctx.signal.aborted) return undefined;
@@ -120,7 +127,10 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
       const recent = await store.loadRecent(config.cacheRetentionMs);
       let observations = 0;
       for (const [site, series] of recent) {
-        for (const observation of series) cache.put(site, observation);
+        for (const observation of series) {
+          cache.put(site, observation);
+          if (observation.time > newestWeather) newestWeather = observation.time;
+        }
         observations += series.length;
       }
       ctx.log.info({ sites: recent.size, observations }, 'weather cache warmed from weather_observations');

@@ -6,7 +6,7 @@
 
 import { type ValidatedReading, type WeatherObservation, WeatherObservationSchema } from '../../domain/messages.js';
 import { TOPICS } from '../../domain/topics.js';
-import { type Codec, jsonCodec } from '../../pipeline/index.js';
+import { type Codec, jsonCodec, type RawRecord } from '../../pipeline/index.js';
 import { validatedReadingCodec } from '../shared/message-codecs.js';
 
 export type EnrichInput =
@@ -25,6 +25,16 @@ const weatherCodec = jsonCodec(
   (o) => Date.parse(o.time),
 );
 
+const rawOf = (value: unknown, topic: string): RawRecord => ({
+  topic,
+  partition: 0,
+  offset: '0',
+  key: null,
+  value: Buffer.from(JSON.stringify(value)),
+  headers: {},
+  timestamp: 0,
+});
+
 export const enrichInputCodec: Codec<EnrichInput> = {
   decode(raw) {
     if (isTopic(raw.topic, TOPICS.weatherRaw)) {
@@ -36,6 +46,17 @@ export const enrichInputCodec: Codec<EnrichInput> = {
       return decoded.ok ? { ...decoded, value: { kind: 'reading', reading: decoded.value } } : decoded;
     }
     return { ok: false, code: 'unexpected_topic', message: `enrich_weather does not read ${raw.topic}` };
+  },
+  adopt(value, topic) {
+    if (isTopic(topic, TOPICS.weatherRaw)) {
+      const adopted = weatherCodec.adopt?.(value, topic) ?? weatherCodec.decode(rawOf(value, topic));
+      return adopted.ok ? { ...adopted, value: { kind: 'weather', observation: adopted.value } } : adopted;
+    }
+    if (isTopic(topic, TOPICS.readingsValidated)) {
+      const adopted = validatedReadingCodec.adopt?.(value, topic) ?? validatedReadingCodec.decode(rawOf(value, topic));
+      return adopted.ok ? { ...adopted, value: { kind: 'reading', reading: adopted.value } } : adopted;
+    }
+    return { ok: false, code: 'unexpected_topic', message: `enrich_weather does not read ${topic}` };
   },
   encode(value) {
     return value.kind === 'weather'

@@ -32,6 +32,19 @@ describe('WeatherWaits', () => {
     expect(waits.keepWaiting('c', 'Bobcat', true, 1_002)).toBe(true);
   });
 
+  it('gives up on a site without weather at the first recheck once the weather stream has passed the hour', () => {
+    const waits = new WeatherWaits(60_000);
+    // First sight: waits even though the stream has passed (other weather partitions may lag).
+    expect(waits.keepWaiting('a', 'Rat', false, 0, true)).toBe(true);
+    expect(waits.keepWaiting('a', 'Rat', false, 200, true)).toBe(false);
+    expect(waits.isWeatherless('Rat')).toBe(true);
+    // The stream behind the hour, or a site that has weather: the full wait applies.
+    waits.keepWaiting('b', 'Bobcat', false, 0, false);
+    expect(waits.keepWaiting('b', 'Bobcat', false, 200, false)).toBe(true);
+    waits.keepWaiting('c', 'Panther', true, 0, true);
+    expect(waits.keepWaiting('c', 'Panther', true, 200, true)).toBe(true);
+  });
+
   it('never waits when maxWait is 0', () => {
     expect(new WeatherWaits(0).keepWaiting('a', 'Panther', true, 0)).toBe(false);
   });

@@ -7,6 +7,11 @@
  *
  * A site whose readings timed out without the site ever having had an observation is remembered
  * as weatherless, so its later readings do not wait at all — until weather for it shows up.
+ * It is remembered sooner when the weather stream has already moved past the reading's hour (by
+ * the join tolerance) for other sites and the reading has been handed in again once since (so the
+ * runner fetched every weather partition meanwhile): producers publish weather in time order, so a
+ * site that has none by then is not about to get some for that hour. In a backfill this turns the
+ * first `maxWaitMs` stall of each weatherless site into one recheck.
  */
 export class WeatherWaits {
   private readonly firstDeferredAt = new Map<string, number>();
@@ -14,13 +19,20 @@ export class WeatherWaits {
 
   constructor(private readonly maxWaitMs: number) {}
 
-  /** Whether an unsettled reading should wait longer. `siteHasWeather`: any observation of the site is known. */
-  keepWaiting(recordKey: string, site: string, siteHasWeather: boolean, now: number): boolean {
+  /**
+   * Whether an unsettled reading should wait longer. `siteHasWeather`: any observation of the site
+   * is known; `streamPassed`: the weather stream has observations past the reading's hour + tolerance.
+   */
+  keepWaiting(recordKey: string, site: string, siteHasWeather: boolean, now: number, streamPassed = false): boolean {
     if (this.maxWaitMs <= 0 || this.weatherlessSites.has(site)) return false;
     const since = this.firstDeferredAt.get(recordKey);
     if (since === undefined) {
       this.firstDeferredAt.set(recordKey, now);
       return true;
+    }
+    if (!siteHasWeather && streamPassed) {
+      this.weatherlessSites.add(site);
+      return false;
     }
     if (now - since < this.maxWaitMs) return true;
     if (!siteHasWeather) this.weatherlessSites.add(site);

@@ -53,6 +53,8 @@ const DEFAULT_FUTURE_SKEW_MS = 15 * 60_000;
 
 const reject = (code: ValidationCode, message: string): Rejection => ({ ok: false, code, message });
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Bytes off the wire → a JSON value (or the reason it is not one). */
 export function decodeJson(bytes: Buffer | string | null): { ok: true; value: unknown } | Rejection {
   if (bytes === null) return reject('invalid_json', 'empty message value (tombstone)');
@@ -60,7 +62,7 @@ export function decodeJson(bytes: Buffer | string | null): { ok: true; value: un
   if (typeof bytes === 'string') text = bytes;
   else {
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      text = strictUtf8.decode(bytes);
     } catch {
       return reject('invalid_encoding', 'message value is not UTF-8');
     }

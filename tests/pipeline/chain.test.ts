@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chainStages } from '../../pipeline/chain.js';
+import { jsonCodec } from '../../pipeline/codecs.js';
 import { dlqHeader } from '../../pipeline/dlq.js';
 import { TransientError } from '../../pipeline/errors.js';
 import { deadLetter, defer, type Envelope, ok, type Stage, skip } from '../../pipeline/stage.js';
@@ -16,15 +17,15 @@ import {
 
 type Checked = Reading & { readonly checked: true };
 
-const checkedCodec = {
-  ...readingCodec,
-  decode: (raw: Parameters<typeof readingCodec.decode>[0]) => {
-    const decoded = readingCodec.decode(raw);
-    if (decoded.ok && (decoded.value as Partial<Checked>).checked !== true)
-      return { ok: false as const, code: 'not_checked', message: 'no checked flag' };
-    return decoded as ReturnType<typeof readingCodec.decode> & { value: Checked };
-  },
-};
+/** Checks the flag on both paths: `decode` (bytes) and `adopt` (a value handed over in memory). */
+const checkedCodec = jsonCodec<Checked>((value) => {
+  const r = readingCodec.adopt?.(value, '') as ReturnType<typeof readingCodec.decode>;
+  if (!r.ok) throw new Error(r.message);
+  if ((r.value as Partial<Checked>).checked !== true) throw new Error('no checked flag');
+  return r.value as Checked;
+});
+/** The same without `adopt`: the chain encodes and decodes the bytes between the steps. */
+const checkedBytesCodec = { decode: checkedCodec.decode, encode: checkedCodec.encode };
 
 /** Step 0: dead-letters `bad`, skips every id ending in 9, flags the rest; id 13 is emitted unflagged. */
 function checkStage(): Stage<Reading, Checked> {
@@ -77,7 +78,7 @@ function storeStage(onCall?: (batch: readonly Envelope<Checked>[]) => void) {
   const stage: Stage<Checked> = {
     name: 'store',
     inputs: ['out.v1'],
-    input: checkedCodec as never,
+    input: checkedBytesCodec,
     batch: { maxRecords: 10 },
     async process(batch) {
       onCall?.(batch);
@@ -141,7 +142,7 @@ describe('chained stages (pipeline/chain.ts) on the in-memory broker', () => {
     ]);
     // Original bytes of the chain input (no `checked` flag), so a replay re-runs the whole chain.
     expect(await deadIn('join')).toEqual([
-      { id: 13, stage: 'join', code: 'not_checked', source: inTopic, trace: 'tr-13' },
+      { id: 13, stage: 'join', code: 'invalid_payload', source: inTopic, trace: 'tr-13' },
     ]);
     expect(await deadIn('store')).toEqual([
       { id: 21, stage: 'store', code: 'process_error', source: inTopic, trace: 'tr-21' },
