@@ -252,7 +252,8 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
     inputs: [...entries.keys()],
     input,
     ...(sink.output ? { output: sink.output } : {}),
-    batch: { maxRecords: (steps[0] as AnyStage).batch.maxRecords },
+    // No step gets more records in one call than it asks for.
+    batch: { maxRecords: Math.min(...steps.map((s) => s.batch.maxRecords)) },
     deadLetterStages: steps.map((s) => s.name),
 
     classifyError(error) {

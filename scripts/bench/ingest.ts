@@ -335,7 +335,7 @@ export function renderIngest(f: IngestFigures): string {
         .map(([stage, seconds]) => `${stage} ${seconds.toFixed(1)} s`)
         .join(', ')}`,
     ]),
-    `COPY ceiling (same rows, empty copy of meter_readings): ${f.copy.rows} rows in ${f.copy.seconds.toFixed(2)} s = ${rate(f.copy.rowsPerSecond)}`,
+    `COPY ceiling (same rows, empty copy of meter_readings, median of ${f.copy.runSeconds.map((x) => `${x.toFixed(2)} s`).join(' / ')}): ${f.copy.rows} rows in ${f.copy.seconds.toFixed(2)} s = ${rate(f.copy.rowsPerSecond)}`,
     ...f.pipelines.map(
       (p) => `ratio pipeline (${p.mode}) / COPY: ${(p.ratio * 100).toFixed(1)} %  (goal ≥ 30 %; project goal ≥ 50 %)`,
     ),

@@ -47,54 +47,61 @@ const injected = [
 ] as const;
 const goodInWh = { ...base, time: '2016-06-01T01:00:00Z', value: 5_000, unit: 'Wh' };
 
-const world = useE2eWorld();
+/** The stages joined by topics (one consumer group each), and the same stages chained in memory. */
+const MODES = [
+  { name: 'stages joined by topics', run: [...PIPELINE_STAGES], world: useE2eWorld() },
+  { name: 'stages chained in memory', run: [PIPELINE_STAGES.join('+')], world: useE2eWorld() },
+];
 
-describe('BDG2 sample (raw) end to end: replay → validate → enrich_weather → write_hypertable', () => {
-  it('accounts for every non-empty cell exactly: a row with the same value and weather, or a dead letter with a reason', async () => {
-    const run = world().eaio;
-    const sql = world().db.sql;
-    const expected = expectedFromBdg2(SAMPLE, 'raw');
-    // Guards the expectation itself: readings with and without weather are both really exercised.
-    const withWeather = [...expected.readings.values()].filter((r) => r.weather !== null).length;
-    expect(withWeather).toBeGreaterThan(4_000);
-    expect(expected.readings.size - withWeather).toBeGreaterThan(3_000);
+describe.each(MODES)(
+  'BDG2 sample (raw) end to end: replay → validate → enrich_weather → write_hypertable, $name',
+  ({ run: stages, world }) => {
+    it('accounts for every non-empty cell exactly: a row with the same value and weather, or a dead letter with a reason', async () => {
+      const run = world().eaio;
+      const sql = world().db.sql;
+      const expected = expectedFromBdg2(SAMPLE, 'raw');
+      // Guards the expectation itself: readings with and without weather are both really exercised.
+      const withWeather = [...expected.readings.values()].filter((r) => r.weather !== null).length;
+      expect(withWeather).toBeGreaterThan(4_000);
+      expect(expected.readings.size - withWeather).toBeGreaterThan(3_000);
 
-    await run.runOk(['migrate']);
-    await run.runOk(['import', '--bdg2', SAMPLE]);
-    const replay = await run.runOk(['replay', '--bdg2', SAMPLE, '--variant', 'raw']);
-    expect(replay.stdout).toContain(`${run.prefix}.readings.raw.v1: ${expected.readings.size}\n`);
-    // In the sample every cell of the spring-forward hour is empty (only weather has one), so every cell is a reading.
-    expect(expected.nonexistentLocalTime).toBe(0);
-    expect(expected.readings.size).toBe(expected.cells);
+      await run.runOk(['migrate']);
+      await run.runOk(['import', '--bdg2', SAMPLE]);
+      const replay = await run.runOk(['replay', '--bdg2', SAMPLE, '--variant', 'raw']);
+      expect(replay.stdout).toContain(`${run.prefix}.readings.raw.v1: ${expected.readings.size}\n`);
+      // In the sample every cell of the spring-forward hour is empty (only weather has one), so every cell is a reading.
+      expect(expected.nonexistentLocalTime).toBe(0);
+      expect(expected.readings.size).toBe(expected.cells);
 
-    await produceRaw(run.prefix, [
-      ...injected.map((i) => ({ key: i.value.meter_id, value: i.value })),
-      { key: goodInWh.meter_id, value: goodInWh },
-      { key: `${karla}:electricity`, value: '{"schema_version":1,"meter_id":' },
-    ]);
+      await produceRaw(run.prefix, [
+        ...injected.map((i) => ({ key: i.value.meter_id, value: i.value })),
+        { key: goodInWh.meter_id, value: goodInWh },
+        { key: `${karla}:electricity`, value: '{"schema_version":1,"meter_id":' },
+      ]);
 
-    await run.runOk(['run', ...PIPELINE_STAGES, '--exit-when-idle'], 100_000);
+      await run.runOk(['run', ...stages, '--exit-when-idle'], 100_000);
 
-    const rows = await readMeterReadings(sql);
-    const deadLetters = (await Promise.all(PIPELINE_STAGES.map((stage) => readDeadLetters(run, stage)))).flat();
-    const isInjected = (source: string | undefined) => source === undefined || source === INJECTED;
-    const injectedDead = deadLetters.filter((d) => isInjected(d.source));
-    const injectedKey = readingKey(goodInWh.meter_id, goodInWh.time);
+      const rows = await readMeterReadings(sql);
+      const deadLetters = (await Promise.all(PIPELINE_STAGES.map((stage) => readDeadLetters(run, stage)))).flat();
+      const isInjected = (source: string | undefined) => source === undefined || source === INJECTED;
+      const injectedDead = deadLetters.filter((d) => isInjected(d.source));
+      const injectedKey = readingKey(goodInWh.meter_id, goodInWh.time);
 
-    expect(
-      account(
-        expected,
-        rows.filter((r) => readingKey(r.meter_id, r.time) !== injectedKey),
-        deadLetters.filter((d) => !isInjected(d.source)),
-      ),
-    ).toEqual(EXACT);
-    expect(rows.length + deadLetters.length - injectedDead.length - 1).toBe(expected.readings.size);
+      expect(
+        account(
+          expected,
+          rows.filter((r) => readingKey(r.meter_id, r.time) !== injectedKey),
+          deadLetters.filter((d) => !isInjected(d.source)),
+        ),
+      ).toEqual(EXACT);
+      expect(rows.length + deadLetters.length - injectedDead.length - 1).toBe(expected.readings.size);
 
-    expect(injectedDead.map((d) => `${d.stage}:${d.code}`).sort()).toEqual(
-      [...injected.map((i) => `validate:${i.code}`), 'validate:invalid_json'].sort(),
-    );
-    for (const dead of injectedDead) expect(dead.message.length).toBeGreaterThan(0);
-    const wh = rows.find((r) => readingKey(r.meter_id, r.time) === injectedKey);
-    expect(wh).toMatchObject({ value: 5, unit: 'kWh' });
-  });
-});
+      expect(injectedDead.map((d) => `${d.stage}:${d.code}`).sort()).toEqual(
+        [...injected.map((i) => `validate:${i.code}`), 'validate:invalid_json'].sort(),
+      );
+      for (const dead of injectedDead) expect(dead.message.length).toBeGreaterThan(0);
+      const wh = rows.find((r) => readingKey(r.meter_id, r.time) === injectedKey);
+      expect(wh).toMatchObject({ value: 5, unit: 'kWh' });
+    });
+  },
+);

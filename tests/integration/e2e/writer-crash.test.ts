@@ -1,38 +1,72 @@
 /**
- * The same pipeline on the BDG2 sample, but write_hypertable runs in its own process and is
- * killed with SIGKILL twice mid-stream (some rows written, not all) and restarted each time. The
- * table must end up exactly as a clean run leaves it (the accounting of bdg2-sample.test.ts: every
- * cell one row, same value and weather), and the writer's stored offsets must have reached the end
- * of every partition of its input: nothing lost, nothing written twice.
+ * The same pipeline on the BDG2 sample, but the writer's process is killed with SIGKILL twice
+ * mid-stream (some rows written, not all) and restarted each time. The table must end up exactly
+ * as a clean run leaves it (the accounting of bdg2-sample.test.ts: every cell one row, same value
+ * and weather), and the writer's stored offsets must have reached the end of every partition of
+ * its input: nothing lost, nothing written twice. Twice over: write_hypertable in its own process
+ * behind topics, and the chain validate+enrich_weather+write_hypertable (one process, offsets of
+ * the raw topic stored with the rows).
  */
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { loadEnv } from '../../../config/load.js';
 import { account, EXACT } from './accounting.js';
 import { expectedFromBdg2 } from './bdg2-expected.js';
-import { PIPELINE_STAGES, useE2eWorld } from './e2e-env.js';
+import { type E2eWorld, PIPELINE_STAGES, useE2eWorld } from './e2e-env.js';
 import { type Running, readDeadLetters, readMeterReadings } from './pipeline-processes.js';
 
 const SAMPLE = 'data/bdg2-sample';
 /** Small transactions so that the writer is still busy when it is killed. */
 const WRITER_ENV = { EAIO_WRITER_BATCH_RECORDS: '25' };
+const CHAIN = PIPELINE_STAGES.join('+');
 
-const world = useE2eWorld();
+interface Mode {
+  readonly name: string;
+  /** Stages that run undisturbed beside the killed process, if any. */
+  readonly upstream?: readonly string[];
+  /** What the killed process runs. */
+  readonly killed: readonly string[];
+  readonly storedGroup: (prefix: string) => string;
+  readonly storedTopic: (prefix: string) => string;
+}
 
-async function rowCount(): Promise<number> {
+const MODES: readonly Mode[] = [
+  {
+    name: 'write_hypertable behind topics',
+    upstream: ['validate', 'enrich_weather'],
+    killed: ['write_hypertable'],
+    storedGroup: (prefix) => `${prefix}.stage.write_hypertable`,
+    storedTopic: (prefix) => `${prefix}.readings.enriched.v1`,
+  },
+  {
+    name: `the chain ${CHAIN}`,
+    killed: [CHAIN],
+    storedGroup: (prefix) => `${prefix}.stage.${CHAIN}`,
+    storedTopic: (prefix) => `${prefix}.readings.raw.v1`,
+  },
+];
+
+const worlds = MODES.map(() => useE2eWorld());
+
+async function rowCount(world: () => E2eWorld): Promise<number> {
   const [row] = await world().db.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM meter_readings`;
   return row?.n ?? 0;
 }
 
 /** Polls the table until `ready(count)`; fails if the process exits first or time runs out. */
-async function waitForRows(writer: Running, ready: (count: number) => boolean, what: string): Promise<number> {
+async function waitForRows(
+  world: () => E2eWorld,
+  writer: Running,
+  ready: (count: number) => boolean,
+  what: string,
+): Promise<number> {
   let exited = false;
   void writer.finished.then(() => {
     exited = true;
   });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const count = await rowCount();
+    const count = await rowCount(world);
     if (ready(count)) return count;
     if (exited) throw new Error(`writer exited before ${what} (${count} rows)`);
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${count} rows)`);
@@ -46,51 +80,56 @@ async function killHard(writer: Running): Promise<void> {
   expect(signal).toBe('SIGKILL');
 }
 
-describe('write_hypertable killed with SIGKILL twice mid-stream', () => {
-  it('ends with the same table as a clean run: every reading once, same values, offsets at the end', async () => {
-    const run = world().eaio;
-    const expected = expectedFromBdg2(SAMPLE, 'raw');
-    const total = expected.readings.size;
-    await run.runOk(['migrate']);
-    await run.runOk(['import', '--bdg2', SAMPLE]);
-    await run.runOk(['replay', '--bdg2', SAMPLE, '--variant', 'raw']);
+describe.each(MODES.map((mode, i) => ({ mode, world: worlds[i] as () => E2eWorld })))(
+  '$mode.name killed with SIGKILL twice mid-stream',
+  ({ mode, world }) => {
+    it('ends with the same table as a clean run: every reading once, same values, offsets at the end', async () => {
+      const run = world().eaio;
+      const expected = expectedFromBdg2(SAMPLE, 'raw');
+      const total = expected.readings.size;
+      await run.runOk(['migrate']);
+      await run.runOk(['import', '--bdg2', SAMPLE]);
+      await run.runOk(['replay', '--bdg2', SAMPLE, '--variant', 'raw']);
 
-    const upstream = run.start(['run', 'validate', 'enrich_weather', '--exit-when-idle']);
-    const first = run.start(['run', 'write_hypertable'], WRITER_ENV);
-    const atFirstKill = await waitForRows(first, (n) => n > 0, 'the first rows');
-    await killHard(first);
+      const upstream = mode.upstream ? run.start(['run', ...mode.upstream, '--exit-when-idle']) : undefined;
+      const first = run.start(['run', ...mode.killed], WRITER_ENV);
+      const atFirstKill = await waitForRows(world, first, (n) => n > 0, 'the first rows');
+      await killHard(first);
 
-    const second = run.start(['run', 'write_hypertable'], WRITER_ENV);
-    const atSecondKill = await waitForRows(second, (n) => n >= atFirstKill + 500, '500 more rows');
-    await killHard(second);
-    // Both kills really happened mid-stream (otherwise this test would prove nothing).
-    expect(atFirstKill).toBeLessThan(total);
-    expect(atSecondKill).toBeLessThan(total);
+      const second = run.start(['run', ...mode.killed], WRITER_ENV);
+      const atSecondKill = await waitForRows(world, second, (n) => n >= atFirstKill + 500, '500 more rows');
+      await killHard(second);
+      // Both kills really happened mid-stream (otherwise this test would prove nothing).
+      expect(atFirstKill).toBeLessThan(total);
+      expect(atSecondKill).toBeLessThan(total);
 
-    const upstreamDone = await upstream.finished;
-    expect(upstreamDone.code, upstreamDone.stderr).toBe(0);
-    await run.runOk(['run', 'write_hypertable', '--exit-when-idle'], 90_000, WRITER_ENV);
+      if (upstream) {
+        const upstreamDone = await upstream.finished;
+        expect(upstreamDone.code, upstreamDone.stderr).toBe(0);
+      }
+      await run.runOk(['run', ...mode.killed, '--exit-when-idle'], 90_000, WRITER_ENV);
 
-    const rows = await readMeterReadings(world().db.sql);
-    const deadLetters = (await Promise.all(PIPELINE_STAGES.map((stage) => readDeadLetters(run, stage)))).flat();
-    expect(deadLetters).toEqual([]);
-    expect(account(expected, rows, deadLetters)).toEqual(EXACT);
-    expect(rows).toHaveLength(total);
+      const rows = await readMeterReadings(world().db.sql);
+      const deadLetters = (await Promise.all(PIPELINE_STAGES.map((stage) => readDeadLetters(run, stage)))).flat();
+      expect(deadLetters).toEqual([]);
+      expect(account(expected, rows, deadLetters)).toEqual(EXACT);
+      expect(rows).toHaveLength(total);
 
-    // The offsets stored with the rows reached the end of every partition of the writer's input.
-    const kafka = new kafkajs.Kafka({
-      clientId: 'eaio-e2e',
-      brokers: loadEnv().KAFKA_BROKERS.split(','),
-      logLevel: kafkajs.logLevel.NOTHING,
-    });
-    const admin = kafka.admin();
-    await admin.connect();
-    const topic = `${run.prefix}.readings.enriched.v1`;
-    const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-    const stored = await world().db.sql<{ partition: number; next_offset: string }[]>`
+      // The offsets stored with the rows reached the end of every partition of the writer's input.
+      const kafka = new kafkajs.Kafka({
+        clientId: 'eaio-e2e',
+        brokers: loadEnv().KAFKA_BROKERS.split(','),
+        logLevel: kafkajs.logLevel.NOTHING,
+      });
+      const admin = kafka.admin();
+      await admin.connect();
+      const topic = mode.storedTopic(run.prefix);
+      const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+      const stored = await world().db.sql<{ partition: number; next_offset: string }[]>`
       SELECT partition, next_offset::text FROM stage_offsets
-       WHERE consumer_group = ${`${run.prefix}.stage.write_hypertable`} AND topic = ${topic}`;
-    const storedBy = new Map(stored.map((s) => [s.partition, s.next_offset]));
-    for (const end of ends.filter((e) => e.high !== e.low)) expect(storedBy.get(end.partition)).toBe(end.high);
-  });
-});
+       WHERE consumer_group = ${mode.storedGroup(run.prefix)} AND topic = ${topic}`;
+      const storedBy = new Map(stored.map((s) => [s.partition, s.next_offset]));
+      for (const end of ends.filter((e) => e.high !== e.low)) expect(storedBy.get(end.partition)).toBe(end.high);
+    });
+  },
+);
