@@ -3,13 +3,16 @@ import { loadEnv } from '../../config/load.js';
 import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
 import { errorMessage } from '../../pipeline/errors.js';
 import { consumerGroup, deadLetterTopic, physicalTopic } from '../../pipeline/topics.js';
-import { auxiliaryStages, stageFactories } from '../../stages/registry.js';
+import { createStage, pipelineStages } from '../../stages/registry.js';
 import type { Command } from '../command.js';
+import { resolveStageNames } from './run.js';
 
-const usage = `Usage: eaio status [--json]
+const usage = `Usage: eaio status [stage...] [--json]
 
-For every registered stage: consumer lag per input partition (log end − committed offset),
-the group members and their assigned partitions, and the number of records in its DLQ.`;
+For every registered stage (or the named ones; a+b+c names a chain): consumer lag per input
+partition (log end − committed offset), the group members and their assigned partitions, and the
+number of records in its DLQ. The chain of all pipeline stages is listed too once it has run.
+A chain's dead letters are counted in the DLQs of its stages.`;
 
 interface PartitionStatus {
   topic: string;
@@ -35,7 +38,13 @@ export const statusCommand: Command = {
   summary: 'show each stage’s consumer lag, assigned partitions and DLQ counts',
   usage,
   async run(argv) {
-    const { values } = parseArgs({ args: [...argv], options: { json: { type: 'boolean', default: false } } });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: { json: { type: 'boolean', default: false } },
+    });
+    const named = positionals.length > 0;
+    const names = named ? resolveStageNames(positionals) : [...pipelineStages(), pipelineStages().join('+')];
     const env = loadEnv();
     const naming = runnerOptionsFromEnv(env).naming;
     const broker = kafkaBrokerFromEnv(env, loggerFromEnv({ LOG_LEVEL: 'error' }));
@@ -44,10 +53,11 @@ export const statusCommand: Command = {
     const existing = new Set(await admin.listTopics());
     const statuses: StageStatus[] = [];
     try {
-      for (const [, factory] of Object.entries(stageFactories).filter(([n]) => !auxiliaryStages.has(n))) {
-        const stage = await factory();
+      for (const name of names) {
+        const stage = await createStage(name, naming);
+        const isChain = stage.deadLetterStages !== undefined;
         const group = consumerGroup(naming, stage.name);
-        const dlq = deadLetterTopic(naming, stage.name);
+        const dlq = isChain ? '' : deadLetterTopic(naming, stage.name);
         const status: StageStatus = {
           stage: stage.name,
           group,
@@ -75,12 +85,14 @@ export const statusCommand: Command = {
             host: m.host,
             assigned: m.assignment.map((a) => `${a.topic}:${a.partition}`),
           }));
-          if (existing.has(dlq)) {
+          if (dlq && existing.has(dlq)) {
             for (const p of await admin.topicOffsets(dlq)) status.dlqCount += Number(BigInt(p.high) - BigInt(p.low));
           }
         } catch (error) {
           status.error = errorMessage(error);
         }
+        const neverRan = status.members.length === 0 && status.partitions.every((p) => BigInt(p.committed) < 0n);
+        if (isChain && !named && neverRan) continue;
         statuses.push(status);
       }
     } finally {

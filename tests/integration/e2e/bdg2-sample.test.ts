@@ -80,6 +80,9 @@ describe.each(MODES)(
       ]);
 
       await run.runOk(['run', ...stages, '--exit-when-idle'], 100_000);
+      // `eaio status` shows what ran (a chain under its own name) with nothing left to consume.
+      const status = JSON.parse((await run.runOk(['status', '--json'])).stdout) as { stage: string; lag: number }[];
+      for (const name of stages) expect(status.find((s) => s.stage === name)).toMatchObject({ lag: 0 });
 
       const rows = await readMeterReadings(sql);
       const deadLetters = (await Promise.all(PIPELINE_STAGES.map((stage) => readDeadLetters(run, stage)))).flat();
