@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import kafkajs from 'kafkajs';
@@ -23,7 +23,9 @@ import { loadEnv } from '../../config/load.js';
 import { parseMetadata } from '../../domain/bdg2/metadata.js';
 import { ReplayReader, type Variant } from '../../domain/bdg2/replay-events.js';
 import { METER_TYPES } from '../../domain/meter-types.js';
+import { consumerGroup } from '../../pipeline/topics.js';
 import { migrate } from '../../sql/migrate.js';
+import { cpuBetween, snapshotCpu } from './cpu-usage.js';
 import { type CopyFigure, copyCeiling } from './ingest-copy.js';
 import { ingestUsage } from './ingest-usage.js';
 
@@ -58,6 +60,8 @@ export interface PipelineFigure {
   readonly complete: boolean;
   /** Per stage, seconds spent in batches (batches of different partitions overlap). */
   readonly stageBusySeconds: Readonly<Record<string, number>>;
+  /** CPU seconds per process group from replay start to the last row (Linux /proc), largest first. */
+  readonly cpuSeconds: readonly [string, number][];
 }
 
 export interface IngestFigures {
@@ -168,6 +172,38 @@ async function deadLetterCount(admin: kafkajs.Admin, prefix: string): Promise<nu
   return total;
 }
 
+/** Sum of the writer's stored next offsets over all its partitions. */
+async function storedOffsetSum(sql: Sql, group: string): Promise<bigint> {
+  const [row] = await sql<{ n: string | null }[]>`
+    SELECT sum(next_offset)::text AS n FROM stage_offsets WHERE consumer_group = ${group}`;
+  return BigInt(row?.n ?? '0');
+}
+
+/** Every group of the pipeline has committed the end of every partition of its inputs. */
+async function pipelineDrained(admin: kafkajs.Admin, prefix: string, mode: IngestMode): Promise<boolean> {
+  const t = (logical: string) => `${prefix}.${logical}`;
+  const groups: [string, string[]][] =
+    mode === 'chain'
+      ? [[INGEST_STAGES.join('+'), [t('readings.raw.v1'), t('weather.raw.v1')]]]
+      : [
+          ['validate', [t('readings.raw.v1')]],
+          ['enrich_weather', [t('readings.validated.v1'), t('weather.raw.v1')]],
+          ['write_hypertable', [t('readings.enriched.v1')]],
+        ];
+  for (const [stage, topics] of groups) {
+    const committed = await admin.fetchOffsets({ groupId: consumerGroup({ prefix }, stage), topics });
+    for (const topic of topics) {
+      const ends = await admin.fetchTopicOffsets(topic);
+      const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
+      for (const end of ends) {
+        if (end.high === end.low) continue;
+        if (mine.find((p) => p.partition === end.partition)?.offset !== end.high) return false;
+      }
+    }
+  }
+  return true;
+}
+
 async function rowCount(sql: Sql): Promise<number> {
   const [row] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM meter_readings`;
   return row?.n ?? 0;
@@ -242,6 +278,11 @@ async function measurePipeline(
     const producer = createCliProducer({ ...env, EAIO_TOPIC_PREFIX: prefix }, 'bench-replay');
     await producer.connect();
     await producer.ensureTopics([`${prefix}.readings.raw.v1`, `${prefix}.weather.raw.v1`]);
+    const labels = new Map([
+      [process.pid, 'bench (replay producer)'],
+      [worker.pid ?? -1, 'eaio run (worker)'],
+    ]);
+    const cpuBefore = snapshotCpu(labels);
     const startedAt = performance.now();
     const elapsed = () => (performance.now() - startedAt) / 1000;
     let replayed: number | undefined;
@@ -255,19 +296,26 @@ async function measurePipeline(
       .finally(() => producer.disconnect());
     replay.catch(() => undefined);
 
-    let rows = 0;
-    let dead = 0;
+    // Progress comes from the writer's stored offsets (a tiny table, written in the same transaction
+    // as the rows, so the moment they last moved is the moment the last rows landed). Counting
+    // meter_readings every 50 ms instead would take a good share of a core from the pipeline.
+    const writerGroup = consumerGroup({ prefix }, mode === 'chain' ? INGEST_STAGES.join('+') : 'write_hypertable');
+    let stored = -1n;
     let lastChange = performance.now();
+    let lastDrainCheck = 0;
     let lastReport = 0;
     let finishedAt = 0;
     for (;;) {
-      const [r, d] = await Promise.all([rowCount(sql), deadLetterCount(admin, prefix)]);
-      if (r + d !== rows + dead) {
+      const now = await storedOffsetSum(sql, writerGroup);
+      if (now !== stored) {
+        stored = now;
         lastChange = performance.now();
         finishedAt = elapsed();
       }
-      [rows, dead] = [r, d];
-      if (replayed !== undefined && rows + dead >= replayed) break;
+      if (replayed !== undefined && performance.now() - lastDrainCheck >= 250) {
+        lastDrainCheck = performance.now();
+        if (await pipelineDrained(admin, prefix, mode)) break;
+      }
       if (replayed !== undefined && performance.now() - lastChange > STALL_MS) break;
       if (workerExit !== undefined) {
         say(`the pipeline process exited (code ${workerExit}) before it finished`);
@@ -275,13 +323,13 @@ async function measurePipeline(
       }
       if (elapsed() - lastReport >= 2) {
         lastReport = elapsed();
-        say(
-          `${elapsed().toFixed(1)} s  replayed ${replayed ?? reader.stats.readings}  written ${rows}  dead-lettered ${dead}`,
-        );
+        say(`${elapsed().toFixed(1)} s  replayed ${replayed ?? reader.stats.readings}  writer offsets at ${stored}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
+    const [rows, dead] = await Promise.all([rowCount(sql), deadLetterCount(admin, prefix)]);
     await replay;
+    const cpuSeconds = cpuBetween(cpuBefore, snapshotCpu(labels));
     const busy = workerExit === undefined ? await stageBusySeconds(started.port).catch(() => ({})) : {};
     const total = replayed ?? 0;
     const complete = rows + dead >= total;
@@ -299,6 +347,7 @@ async function measurePipeline(
       pipelinePerSecond: rows / finishedAt,
       complete,
       stageBusySeconds: busy,
+      cpuSeconds,
     };
     if (!withCopy) return { figure };
     say('COPY ceiling: exporting the rows, loading them into an empty copy of meter_readings');
@@ -333,6 +382,9 @@ export function renderIngest(f: IngestFigures): string {
       `pipeline (validate → enrich_weather → write_hypertable, ${label[p.mode]}): ${p.rows} rows + ${p.deadLetters} dead letters in ${p.pipelineSeconds.toFixed(1)} s = ${rate(p.pipelinePerSecond)}${p.complete ? '' : '  (INCOMPLETE)'}  [replay ${p.replaySeconds.toFixed(1)} s]`,
       `  time in batches per stage (partitions overlap): ${Object.entries(p.stageBusySeconds)
         .map(([stage, seconds]) => `${stage} ${seconds.toFixed(1)} s`)
+        .join(', ')}`,
+      `  CPU seconds meanwhile (${availableParallelism()} cores × ${p.pipelineSeconds.toFixed(1)} s = ${(availableParallelism() * p.pipelineSeconds).toFixed(1)} s): ${p.cpuSeconds
+        .map(([group, seconds]) => `${group} ${seconds.toFixed(1)}`)
         .join(', ')}`,
     ]),
     `COPY ceiling (same rows, empty copy of meter_readings, median of ${f.copy.runSeconds.map((x) => `${x.toFixed(2)} s`).join(' / ')}): ${f.copy.rows} rows in ${f.copy.seconds.toFixed(2)} s = ${rate(f.copy.rowsPerSecond)}`,
