@@ -1,8 +1,9 @@
 /**
  * The ceiling of the ingest benchmark: the rows the pipeline wrote, exported once (not timed) and
  * loaded with one `COPY` into an empty table shaped like `meter_readings` (same columns, indexes
- * and primary key; same monthly partitions when the table is partitioned; no foreign key, as
- * `LIKE` does not copy them). What the database can absorb with no Kafka, no JSON, no upsert.
+ * and primary key; same monthly partitions when the table is partitioned; the same foreign keys,
+ * added after `LIKE`, which does not copy them). What the database can absorb with no Kafka, no
+ * JSON, no upsert.
  */
 
 import { Readable } from 'node:stream';
@@ -37,6 +38,14 @@ async function exportRows(url: string, columns: string): Promise<Buffer> {
 
 async function createEmptyCopy(sql: Sql): Promise<void> {
   await sql.unsafe(`DROP TABLE IF EXISTS ${COPY_TABLE}`);
+  await createEmptyShape(sql);
+  const foreignKeys = await sql<{ definition: string }[]>`
+    SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint
+     WHERE conrelid = 'meter_readings'::regclass AND contype = 'f'`;
+  for (const fk of foreignKeys) await sql.unsafe(`ALTER TABLE ${COPY_TABLE} ADD ${fk.definition}`);
+}
+
+async function createEmptyShape(sql: Sql): Promise<void> {
   const [kind] = await sql<{ relkind: string }[]>`SELECT relkind FROM pg_class WHERE oid = 'meter_readings'::regclass`;
   if (kind?.relkind !== 'p') {
     await sql.unsafe(`CREATE TABLE ${COPY_TABLE} (LIKE meter_readings INCLUDING ALL)`);

@@ -59,7 +59,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     deps.sql ?? createPgClient(loadEnv().DATABASE_URL, { max: config.dbPool, applicationName: 'eaio-enrich_weather' });
   const store = new WeatherStore(sql);
   const cache = new AsOfCache<CachedWeather>(config.toleranceMs, config.cacheRetentionMs);
-  const join = new WeatherJoin(cache, store);
+  const join = new WeatherJoin(cache, store, config.maxWaitMs);
   const waits = new WeatherWaits(config.maxWaitMs);
   /** Time of the newest observation seen (any site): how far the weather stream has come. */
   let newestWeather = Number.NEGATIVE_INFINITY;
@@ -80,6 +80,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
       const cached = toCachedWeather(o);
       cache.put(o.site_id, cached);
       waits.weatherArrived(o.site_id);
+      join.weatherArrived(o.site_id);
       if (cached.time > newestWeather) newestWeather = cached.time;
     }
     return observations.map(() => ok<EnrichedReading>());

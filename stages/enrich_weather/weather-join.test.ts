@@ -101,4 +101,24 @@ describe('WeatherJoin', () => {
     const [later] = await join.lookup([{ site: 'Panther', time: 10 * HOUR }], TOLERANCE);
     expect(later).toMatchObject({ match: { air_temperature: 2 }, settled: true });
   });
+
+  it('does not ask the store again about a site it had nothing for, until the answer is stale or weather came', async () => {
+    let now = 0;
+    const store = new FakeStore({ Panther: [weather(1, 1)] });
+    const cache = new AsOfCache<CachedWeather>(TOLERANCE, 72 * HOUR);
+    const join = new WeatherJoin(cache, store, 5_000, () => now);
+    const ask = (hour: number) => join.lookup([{ site: 'Rat', time: hour * HOUR }], TOLERANCE);
+    await ask(10);
+    await ask(11); // later hour, 0 s later: known empty
+    expect(store.calls).toHaveLength(1);
+    await ask(6); // before the known-empty stretch (10 h − 3 h): asked
+    expect(store.calls).toHaveLength(2);
+    now = 5_000; // stale: another member may have stored Rat's weather meanwhile
+    await ask(12);
+    expect(store.calls).toHaveLength(3);
+    join.weatherArrived('Rat');
+    const answers = await ask(12);
+    expect(store.calls).toHaveLength(4);
+    expect(answers[0]).toEqual({ match: undefined, settled: false });
+  });
 });

@@ -23,11 +23,30 @@ interface Slot {
   settled: boolean;
 }
 
+/**
+ * Sites the store had nothing for from some time on, and when it said so. A site without weather
+ * (or whose weather is late) would otherwise cost a store round trip in every batch. Trusted for
+ * `emptyTtlMs` only: another member may store that site's weather meanwhile.
+ */
+interface EmptyStretch {
+  readonly from: number;
+  readonly seenAt: number;
+}
+
 export class WeatherJoin {
+  private readonly empty = new Map<string, EmptyStretch>();
+
   constructor(
     private readonly cache: AsOfCache<CachedWeather>,
     private readonly store: WeatherSource,
+    private readonly emptyTtlMs = 5_000,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /** Weather for `site` came in through this member: the store is worth asking again. */
+  weatherArrived(site: string): void {
+    this.empty.delete(site);
+  }
 
   async lookup(queries: readonly WeatherQuery[], toleranceMs: number): Promise<JoinAnswer[]> {
     const slots: Slot[] = queries.map((query) => ({ query, settled: false }));
@@ -47,13 +66,30 @@ export class WeatherJoin {
       slot.best?.time === time || (slot.best !== undefined && this.cache.hasObservationAfter(site, time));
   }
 
+  /** Known (recently) to have nothing in the store for this query's window or later. */
+  private knownEmpty(query: WeatherQuery, toleranceMs: number, now: number): boolean {
+    const stretch = this.empty.get(query.site);
+    return stretch !== undefined && now - stretch.seenAt < this.emptyTtlMs && query.time - toleranceMs >= stretch.from;
+  }
+
   /** One round trip for the distinct (site, hour) pairs of `slots`; matches also go into the cache. */
-  private async askStore(slots: readonly Slot[], toleranceMs: number): Promise<void> {
+  private async askStore(open: readonly Slot[], toleranceMs: number): Promise<void> {
+    const asked = this.now();
+    const slots = open.filter((slot) => !this.knownEmpty(slot.query, toleranceMs, asked));
     if (slots.length === 0) return;
     const distinct = new Map<string, WeatherQuery>();
     for (const slot of slots) distinct.set(queryKey(slot.query), slot.query);
     const queries = [...distinct.values()];
     const answers = await this.store.asOf(queries, toleranceMs);
+    queries.forEach((query, i) => {
+      const answer = answers[i];
+      if (!answer || answer.match || answer.hasLater) return;
+      const from = query.time - toleranceMs;
+      const known = this.empty.get(query.site);
+      const stillValid = known !== undefined && asked - known.seenAt < this.emptyTtlMs;
+      // Nothing in [time − tolerance, ∞): later queries of the site within that stretch need no round trip.
+      if (!stillValid || from < known.from) this.empty.set(query.site, { from, seenAt: asked });
+    });
     const byKey = new Map(queries.map((q, i) => [queryKey(q), answers[i]]));
     for (const slot of slots) {
       const answer = byKey.get(queryKey(slot.query));
