@@ -50,9 +50,9 @@ function safeDecode(codec: Codec<unknown>, raw: RawRecord): DecodeResult<unknown
   }
 }
 
-function safeAdopt(codec: Codec<unknown>, value: unknown, topic: string): DecodeResult<unknown> {
+function safeAdopt(codec: Codec<unknown>, value: unknown, topic: string, from: Codec<unknown>): DecodeResult<unknown> {
   try {
-    return (codec.adopt as NonNullable<Codec<unknown>['adopt']>)(value, topic);
+    return (codec.adopt as NonNullable<Codec<unknown>['adopt']>)(value, topic, from);
   } catch (error) {
     return { ok: false, code: decodeErrorCode, message: `codec threw: ${(error as Error)?.message ?? error}` };
   }
@@ -144,7 +144,7 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
       );
     const physical = physicalTopic(naming, topic);
     const decoded = next.input.adopt
-      ? safeAdopt(next.input, out.value, physical)
+      ? safeAdopt(next.input, out.value, physical, spec.codec)
       : safeDecode(next.input, bytesBetween(spec, out, source, physical));
     if (!decoded.ok)
       return { kind: 'dead_letter', code: decoded.code, error: new Error(decoded.message), stage: next.name };

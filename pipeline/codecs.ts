@@ -8,17 +8,28 @@ export const invalidPayload = 'invalid_payload';
  * JSON codec with a validating parser (e.g. a zod schema's `parse`); a throw from `parse` or
  * malformed JSON is a decode failure. `eventTime` extracts event time for the lag histogram.
  */
-export function jsonCodec<T>(parse: (value: unknown) => T, eventTime?: (value: T) => number | undefined): Codec<T> {
-  const adopt = (json: unknown): DecodeResult<T> => {
+export interface JsonCodecOptions {
+  /** Codecs whose values this one accepts unchecked in memory (their type is a subtype of this one's). */
+  readonly trusts?: readonly Codec<unknown>[];
+}
+
+export function jsonCodec<T>(
+  parse: (value: unknown) => T,
+  eventTime?: (value: T) => number | undefined,
+  options: JsonCodecOptions = {},
+): Codec<T> {
+  const accept = (value: T): DecodeResult<T> => {
+    const time = eventTime?.(value);
+    return time === undefined ? { ok: true, value } : { ok: true, value, eventTime: time };
+  };
+  const check = (json: unknown): DecodeResult<T> => {
     try {
-      const value = parse(json);
-      const time = eventTime?.(value);
-      return time === undefined ? { ok: true, value } : { ok: true, value, eventTime: time };
+      return accept(parse(json));
     } catch (error) {
       return { ok: false, code: invalidPayload, message: errorMessage(error) };
     }
   };
-  return {
+  const codec: Codec<T> = {
     decode(raw: RawRecord): DecodeResult<T> {
       if (raw.value === null) return { ok: false, code: invalidPayload, message: 'empty value (tombstone)' };
       let json: unknown;
@@ -27,15 +38,20 @@ export function jsonCodec<T>(parse: (value: unknown) => T, eventTime?: (value: T
       } catch (error) {
         return { ok: false, code: invalidPayload, message: errorMessage(error) };
       }
-      return adopt(json);
+      return check(json);
     },
-    // The parser (a schema) checks the value as decode would; JSON's own rewrites (undefined
-    // fields dropped, non-finite numbers to null) are the parser's business on both paths.
-    adopt,
+    // A value typed for this codec (or a trusted one) by the stage that made it is taken as it is;
+    // anything else is checked by the parser as decode would check it.
+    adopt(value, _topic, from) {
+      return from !== undefined && (from === codec || options.trusts?.includes(from))
+        ? accept(value as T)
+        : check(value);
+    },
     encode(value: T): Buffer {
       return Buffer.from(JSON.stringify(value));
     },
   };
+  return codec;
 }
 
 /** Passes bytes through untouched (benchmarks, mirroring). */

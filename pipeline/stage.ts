@@ -32,9 +32,11 @@ export interface Codec<T> {
   encode(value: T): Buffer;
   /**
    * Optional: what `decode` would return for `encode(value)` read from `topic`, without the bytes
-   * in between (a chain hands values from stage to stage in memory). Must check what decode checks.
+   * in between (a chain hands values from stage to stage in memory). `from` is the codec the
+   * upstream stage declared for the value: a value typed for this very codec (or one it trusts)
+   * needs no second check; any other value must be checked as decode checks it.
    */
-  adopt?(value: unknown, topic: string): DecodeResult<T>;
+  adopt?(value: unknown, topic: string, from?: Codec<unknown>): DecodeResult<T>;
 }
 
 export interface OutputRecord<Out> {

@@ -12,13 +12,12 @@
  */
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
-import { type EnrichedReading, EnrichedReadingSchema, type WeatherObservation } from '../../domain/messages.js';
+import type { EnrichedReading, WeatherObservation } from '../../domain/messages.js';
 import { TOPICS } from '../../domain/topics.js';
 import {
   deadLetter,
   defer,
   type Envelope,
-  jsonCodec,
   ok,
   type RawRecord,
   type Stage,
@@ -47,10 +46,9 @@ export interface EnrichWeatherDeps {
   readonly config?: Partial<EnrichWeatherConfig>;
 }
 
-export const enrichedReadingCodec = jsonCodec<EnrichedReading>(
-  (v) => EnrichedReadingSchema.parse(v),
-  (r) => Date.parse(r.time),
-);
+import { enrichedReadingCodec } from '../shared/message-codecs.js';
+
+export { enrichedReadingCodec };
 
 export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<EnrichInput, EnrichedReading> {
   const config: EnrichWeatherConfig = { ...loadEnrichWeatherConfig(), ...deps.config };

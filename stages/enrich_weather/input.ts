@@ -47,13 +47,14 @@ export const enrichInputCodec: Codec<EnrichInput> = {
     }
     return { ok: false, code: 'unexpected_topic', message: `enrich_weather does not read ${raw.topic}` };
   },
-  adopt(value, topic) {
+  adopt(value, topic, from) {
     if (isTopic(topic, TOPICS.weatherRaw)) {
-      const adopted = weatherCodec.adopt?.(value, topic) ?? weatherCodec.decode(rawOf(value, topic));
+      const adopted = weatherCodec.adopt?.(value, topic, from) ?? weatherCodec.decode(rawOf(value, topic));
       return adopted.ok ? { ...adopted, value: { kind: 'weather', observation: adopted.value } } : adopted;
     }
     if (isTopic(topic, TOPICS.readingsValidated)) {
-      const adopted = validatedReadingCodec.adopt?.(value, topic) ?? validatedReadingCodec.decode(rawOf(value, topic));
+      const adopted =
+        validatedReadingCodec.adopt?.(value, topic, from) ?? validatedReadingCodec.decode(rawOf(value, topic));
       return adopted.ok ? { ...adopted, value: { kind: 'reading', reading: adopted.value } } : adopted;
     }
     return { ok: false, code: 'unexpected_topic', message: `enrich_weather does not read ${topic}` };

@@ -8,8 +8,8 @@ describe('pgArrayLiteral', () => {
     );
   });
 
-  it('renders numbers and booleans as PostgreSQL parses them', () => {
-    expect(pgArrayLiteral([1.5, -2, 1e21, true, false])).toBe('{"1.5","-2","1e+21","true","false"}');
+  it('renders numbers and booleans unquoted, as PostgreSQL parses them', () => {
+    expect(pgArrayLiteral([1.5, -2, 1e21, true, false])).toBe('{1.5,-2,1e+21,true,false}');
     expect(pgArrayLiteral([])).toBe('{}');
   });
 });

@@ -9,9 +9,16 @@ export type PgScalar = string | number | boolean | null | undefined;
 
 const needsEscape = /[\\"]/g;
 
+/** One element: numbers and booleans as they are, everything else quoted (and escaped when needed). */
+function element(v: PgScalar): string {
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return v.includes('"') || v.includes('\\') ? `"${v.replace(needsEscape, (c) => `\\${c}`)}"` : `"${v}"`;
+}
+
 export function pgArrayLiteral(values: readonly PgScalar[]): string {
-  const items = values.map((v) =>
-    v === null || v === undefined ? 'NULL' : `"${String(v).replace(needsEscape, (c) => `\\${c}`)}"`,
-  );
-  return `{${items.join(',')}}`;
+  // A hot path of the writer (one literal per column per batch): plain concatenation, no temporaries.
+  let literal = '{';
+  for (let i = 0; i < values.length; i++) literal += (i === 0 ? '' : ',') + element(values[i]);
+  return `${literal}}`;
 }

@@ -6,10 +6,12 @@
  * data/constraint → the runner re-runs record by record and this stage dead-letters the offender
  * alone; undefined table/column and other schema errors → fatal.
  */
+
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import { consumerGroup, deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
 import { type RefreshJob, startRefreshJob } from '../../sql/refresh-job.js';
+import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { createPgClient } from '../shared/pg-client.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
@@ -34,9 +36,11 @@ export interface WriteHypertableDeps {
   readonly hooks?: WriterHooks;
 }
 
+/** An EnrichedReading is a WritableReading without scores: values typed as one need no re-check. */
 export const writableReadingCodec = jsonCodec<WritableReading>(
   (v) => WritableReadingSchema.parse(v),
   (r) => Date.parse(r.time),
+  { trusts: [enrichedReadingCodec as never] },
 );
 
 export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stage<WritableReading> {

@@ -58,6 +58,18 @@ export function isMissingPartition(error: unknown): boolean {
   return sqlState(error) === '23514' && /no partition of relation/.test((error as Error).message);
 }
 
+/**
+ * One array literal per column. A column that is NULL in every row (e.g. anomaly_score before
+ * scoring runs) is sent as a NULL array: a multi-argument unnest pads the shorter arrays with
+ * NULLs, so the rows are the same with fewer bytes to build, send and parse.
+ */
+export function columnParameters(rows: readonly MeterReadingRow[]): (string | null)[] {
+  return ROW_COLUMNS.map((c) => {
+    const values = rows.map((r) => r[c]);
+    return values.every((v) => v === null) ? null : pgArrayLiteral(values);
+  });
+}
+
 export interface WriterHooks {
   /** Fault injection for tests: runs inside the transaction after the rows, before the offsets. */
   readonly afterRows?: (tx: TransactionSql) => Promise<void>;
@@ -78,11 +90,7 @@ export class HypertableWriter {
     await this.ensurePartitions(rows);
     try {
       await this.sql.begin(async (tx) => {
-        if (rows.length > 0)
-          await tx.unsafe(
-            UPSERT_ROWS,
-            ROW_COLUMNS.map((c) => pgArrayLiteral(rows.map((r) => r[c]))),
-          );
+        if (rows.length > 0) await tx.unsafe(UPSERT_ROWS, columnParameters(rows));
         await this.hooks.afterRows?.(tx);
         await this.upsertOffsets(tx, offsets);
       });

@@ -17,13 +17,16 @@ import {
 
 type Checked = Reading & { readonly checked: true };
 
-/** Checks the flag on both paths: `decode` (bytes) and `adopt` (a value handed over in memory). */
-const checkedCodec = jsonCodec<Checked>((value) => {
+const parseChecked = (value: unknown): Checked => {
   const r = readingCodec.adopt?.(value, '') as ReturnType<typeof readingCodec.decode>;
   if (!r.ok) throw new Error(r.message);
   if ((r.value as Partial<Checked>).checked !== true) throw new Error('no checked flag');
   return r.value as Checked;
-});
+};
+/** What check emits and join emits. */
+const checkedCodec = jsonCodec<Checked>(parseChecked);
+/** What join reads: the same parser in another codec, which does not trust check's values unchecked. */
+const joinInputCodec = jsonCodec<Checked>(parseChecked);
 /** The same without `adopt`: the chain encodes and decodes the bytes between the steps. */
 const checkedBytesCodec = { decode: checkedCodec.decode, encode: checkedCodec.encode };
 
@@ -51,7 +54,7 @@ function joinStage(hooks: { process?: (ids: number[]) => 'defer' | 'throw' | und
   const stage: Stage<Checked, Checked> = {
     name: 'join',
     inputs: ['mid.v1', 'side.v1'],
-    input: checkedCodec as never,
+    input: joinInputCodec as never,
     output: { topic: 'out.v1', codec: checkedCodec as never, key: (r) => r.key },
     batch: { maxRecords: 10 },
     classifyError: (error) => (error instanceof TransientError ? 'retry' : 'unknown'),
@@ -205,5 +208,23 @@ describe('chained stages (pipeline/chain.ts) on the in-memory broker', () => {
     expect(() => chainStages([checkStage(), store], naming)).toThrow(/store does not read mid.v1/);
     expect(() => chainStages([store, checkStage()], naming)).toThrow(/only be the last stage/);
     expect(() => chainStages([checkStage()], naming)).toThrow(/at least two/);
+  });
+
+  it('takes a value typed for the same codec (or a trusted one) as it is, and checks any other', () => {
+    let parsed = 0;
+    const parse = (v: unknown) => {
+      parsed++;
+      return v as Reading;
+    };
+    const own = jsonCodec<Reading>(parse);
+    const other = jsonCodec<Reading>(parse);
+    const trusting = jsonCodec<Reading>(parse, undefined, { trusts: [other] });
+    const value = { id: 1, key: 'm1' };
+    expect(own.adopt?.(value, 't', own)).toEqual({ ok: true, value });
+    expect(trusting.adopt?.(value, 't', other)).toEqual({ ok: true, value });
+    expect(parsed).toBe(0);
+    own.adopt?.(value, 't', other);
+    own.adopt?.(value, 't');
+    expect(parsed).toBe(2);
   });
 });
