@@ -10,6 +10,14 @@ export const envSchema = z.object({
     .default('127.0.0.1:9092')
     .describe('Comma-separated Kafka-protocol bootstrap brokers (Redpanda in production).'),
   KAFKA_CLIENT_ID: z.string().default('eaio').describe('Client id sent to the broker.'),
+  KAFKA_FETCH_MAX_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100)
+    .describe(
+      'Longest a fetch waits on the broker for new data: bounds how soon a paused (deferred or retried) partition is read again.',
+    ),
   EAIO_TOPIC_PREFIX: z
     .string()
     .regex(/^[a-zA-Z0-9._-]*$/, 'only letters, digits, dot, underscore and dash')

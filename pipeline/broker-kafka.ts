@@ -297,7 +297,7 @@ class KafkaConsumer implements ConsumerPort {
       sessionTimeout: options.sessionTimeoutMs ?? 10_000,
       heartbeatInterval: 1_000,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
-      maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+      maxWaitTimeInMs: options.maxWaitTimeMs ?? 100,
       // A crash goes to the runner, which stops the worker instead of kafkajs restarting silently.
       retry: { retries: 8, restartOnFailure: async () => false },
     });

@@ -8,8 +8,12 @@ export function loggerFromEnv(env: Pick<Env, 'LOG_LEVEL'>, name = 'eaio'): Logge
   return createLogger({ level: env.LOG_LEVEL, name });
 }
 
-export function kafkaBrokerFromEnv(env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'>, log: Logger): KafkaBroker {
+export function kafkaBrokerFromEnv(
+  env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> & Partial<Pick<Env, 'KAFKA_FETCH_MAX_WAIT_MS'>>,
+  log: Logger,
+): KafkaBroker {
   return new KafkaBroker({
+    ...(env.KAFKA_FETCH_MAX_WAIT_MS === undefined ? {} : { maxWaitTimeMs: env.KAFKA_FETCH_MAX_WAIT_MS }),
     brokers: env.KAFKA_BROKERS.split(',')
       .map((b) => b.trim())
       .filter(Boolean),

@@ -35,8 +35,13 @@ import { WeatherJoin } from './weather-join.js';
 import { WeatherStore } from './weather-store.js';
 import { WeatherWaits } from './weather-waits.js';
 
-/** How soon a deferred batch is handed in again. */
-const RECHECK_MS = 200;
+/**
+ * How soon a deferred batch is handed in again: after as long as it has waited so far, within
+ * these bounds. Weather that is just behind (a backfill, where it is in the next fetch) is picked
+ * up within tens of ms; weather that is really late costs a re-run every 200 ms at most.
+ */
+const MIN_RECHECK_MS = 25;
+const MAX_RECHECK_MS = 200;
 
 const recordKey = (raw: RawRecord): string => `${raw.topic}:${raw.partition}:${raw.offset}`;
 
@@ -84,11 +89,11 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     return observations.map(() => ok<EnrichedReading>());
   }
 
-  /** The enriched readings, or undefined when the batch should wait for late weather. */
+  /** The enriched readings, or how long to wait before the batch is handed in again. */
   async function enrichReadings(
     envelopes: readonly Envelope<EnrichInput>[],
     ctx: StageContext,
-  ): Promise<EnrichedReading[] | undefined> {
+  ): Promise<EnrichedReading[] | { recheckMs: number }> {
     const items = envelopes.flatMap((e) =>
       e.value.kind === 'reading'
         ? [{ reading: e.value.reading, key: recordKey(e.raw), time: Date.parse(e.value.reading.time) }]
@@ -100,13 +105,17 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     );
     const now = Date.now();
     let wait = false;
+    let waited = 0;
     items.forEach(({ reading, key, time }, i) => {
       if (answers[i]?.settled) return;
       const streamPassed = newestWeather >= time + config.toleranceMs;
-      if (waits.keepWaiting(key, reading.site_id, cache.hasSite(reading.site_id), now, streamPassed)) wait = true;
+      if (waits.keepWaiting(key, reading.site_id, cache.hasSite(reading.site_id), now, streamPassed)) {
+        wait = true;
+        waited = Math.max(waited, waits.waitedMs(key, now));
+      }
     });
     // On shutdown nothing waits: the drain must finish.
-    if (wait && !ctx.signal.aborted) return undefined;
+    if (wait && !ctx.signal.aborted) return { recheckMs: Math.min(MAX_RECHECK_MS, Math.max(MIN_RECHECK_MS, waited)) };
     for (const { key } of items) waits.done(key);
     const enriched = items.map(({ reading }, i) => enrichReading(reading, answers[i]?.match));
     const missing = enriched.filter((r) => r.weather_missing).length;
@@ -144,7 +153,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
       let r = 0;
       return batch.map((e) => {
         if (e.value.kind === 'weather') return weatherResults[w++] as StageResult<EnrichedReading>;
-        if (enriched === undefined) return defer('weather_not_arrived', RECHECK_MS);
+        if (!Array.isArray(enriched)) return defer('weather_not_arrived', enriched.recheckMs);
         return ok({ value: enriched[r++] as EnrichedReading });
       });
     },

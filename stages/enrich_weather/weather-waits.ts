@@ -39,6 +39,12 @@ export class WeatherWaits {
     return false;
   }
 
+  /** How long the reading has waited so far (0 if it is not waiting). */
+  waitedMs(recordKey: string, now: number): number {
+    const since = this.firstDeferredAt.get(recordKey);
+    return since === undefined ? 0 : now - since;
+  }
+
   /** The reading went on: forget its clock. */
   done(recordKey: string): void {
     this.firstDeferredAt.delete(recordKey);
