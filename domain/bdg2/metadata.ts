@@ -131,13 +131,21 @@ function parseUsDate(raw: string | undefined): string | null | Error {
   return `${m[3]}-${m[1]?.padStart(2, '0')}-${m[2]?.padStart(2, '0')}`;
 }
 
+/** Zones already checked: a metadata file names a handful of zones for ~1,600 buildings. */
+const checkedZones = new Map<string, boolean>();
+
 export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+  let valid = checkedZones.get(zone);
+  if (valid === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      valid = true;
+    } catch {
+      valid = false;
+    }
+    checkedZones.set(zone, valid);
   }
+  return valid;
 }
 
 function lookup<T extends Record<string, string>>(map: T, value: string): T[keyof T] | undefined {

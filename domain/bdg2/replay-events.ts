@@ -90,6 +90,8 @@ export class ReplayReader {
   private weatherByHour = new Map<number, WeatherObservation[]>();
   private readonly pending = new Map<number, RawReading[]>();
   private readonly source: string;
+  /** Conversions already made: every meter file (and weather) repeats the same local hours per zone. */
+  private readonly utcMemo = new Map<string, ReturnType<typeof localToUtc>>();
 
   constructor(
     private readonly selection: ReplaySelection,
@@ -177,6 +179,18 @@ export class ReplayReader {
     return (fromMs === undefined || utcMs >= fromMs) && (toMs === undefined || utcMs < toMs);
   }
 
+  private toUtc(local: string, zone: string): ReturnType<typeof localToUtc> {
+    const key = `${zone}\u0000${local}`;
+    let utc = this.utcMemo.get(key);
+    if (!utc) {
+      // Bounded: files are read in time order, so old hours are not asked for again.
+      if (this.utcMemo.size >= 100_000) this.utcMemo.clear();
+      utc = localToUtc(local, zone);
+      this.utcMemo.set(key, utc);
+    }
+    return utc;
+  }
+
   private addRow(type: MeterType, row: WideRow): void {
     const utcByZone = new Map<string, ReturnType<typeof localToUtc>>();
     const unit = METER_TYPE_SPECS[type].unit;
@@ -188,7 +202,7 @@ export class ReplayReader {
       }
       let utc = utcByZone.get(building.timezone);
       if (!utc) {
-        utc = localToUtc(row.localTime, building.timezone);
+        utc = this.toUtc(row.localTime, building.timezone);
         utcByZone.set(building.timezone, utc);
         if (utc.kind === 'invalid') throw new Error(`line ${row.line}: ${utc.reason}`);
       }
@@ -236,7 +250,7 @@ export class ReplayReader {
         this.stats.skippedUnknownSite++;
         continue;
       }
-      const utc = localToUtc(row.localTime, zone);
+      const utc = this.toUtc(row.localTime, zone);
       if (utc.kind === 'invalid') throw new Error(`${path}: line ${row.line}: ${utc.reason}`);
       if (utc.kind === 'nonexistent') {
         this.stats.skippedNonexistentLocalTime++;
