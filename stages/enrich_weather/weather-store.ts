@@ -110,6 +110,8 @@ export class WeatherStore implements WeatherSource {
               AND o.time >= q.time - make_interval(secs => $3::double precision / 1000)
             ORDER BY o.time DESC LIMIT 1) w ON true`,
       [sites, times, toleranceMs],
+      // Prepared once per connection (postgres.js `unsafe` defaults to unnamed statements).
+      { prepare: true },
     );
     const answers: AsOfAnswer[] = queries.map(() => ({ hasLater: false }));
     for (const row of rows) {

@@ -46,6 +46,12 @@ const UPSERT_ROWS = `
     ${updated.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, ingested_at = now()
   WHERE (${updated.map((c) => `meter_readings.${c}`).join(', ')}) IS DISTINCT FROM (${updated.map((c) => `EXCLUDED.${c}`).join(', ')})`;
 
+/**
+ * Named prepared statements (postgres.js `unsafe` defaults to unnamed ones): parsed and planned
+ * once per connection instead of once per batch, and no describe round trip before each bind.
+ */
+const PREPARED = { prepare: true } as const;
+
 /** Offsets only move forward: a late, smaller batch (one-by-one isolation) must not move them back. */
 const UPSERT_OFFSETS = `
   INSERT INTO stage_offsets (consumer_group, topic, partition, next_offset)
@@ -90,7 +96,7 @@ export class HypertableWriter {
     await this.ensurePartitions(rows);
     try {
       await this.sql.begin(async (tx) => {
-        if (rows.length > 0) await tx.unsafe(UPSERT_ROWS, columnParameters(rows));
+        if (rows.length > 0) await tx.unsafe(UPSERT_ROWS, columnParameters(rows), PREPARED);
         await this.hooks.afterRows?.(tx);
         await this.upsertOffsets(tx, offsets);
       });
@@ -134,11 +140,15 @@ export class HypertableWriter {
 
   private async upsertOffsets(tx: TransactionSql, offsets: readonly StoredOffset[]): Promise<void> {
     if (offsets.length === 0) return;
-    await tx.unsafe(UPSERT_OFFSETS, [
-      this.group,
-      pgArrayLiteral(offsets.map((o) => o.topic)),
-      pgArrayLiteral(offsets.map((o) => o.partition)),
-      pgArrayLiteral(offsets.map((o) => o.offset)),
-    ]);
+    await tx.unsafe(
+      UPSERT_OFFSETS,
+      [
+        this.group,
+        pgArrayLiteral(offsets.map((o) => o.topic)),
+        pgArrayLiteral(offsets.map((o) => o.partition)),
+        pgArrayLiteral(offsets.map((o) => o.offset)),
+      ],
+      PREPARED,
+    );
   }
 }
