@@ -22,6 +22,7 @@ import type {
   Stage,
   StageContext,
   StageResult,
+  StoredOffset,
 } from './stage.js';
 import { physicalTopic, type TopicNaming } from './topics.js';
 
@@ -143,9 +144,18 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
         'contract_violation',
       );
     const physical = physicalTopic(naming, topic);
+    let between: RawRecord | undefined;
+    if (!next.input.adopt) {
+      try {
+        between = bytesBetween(spec, out, source, physical);
+      } catch (error) {
+        // The step's own key function or codec failed on its output: that step's dead letter.
+        return { kind: 'dead_letter', code: 'encode_error', error: asError(error), stage: step.name };
+      }
+    }
     const decoded = next.input.adopt
       ? safeAdopt(next.input, out.value, physical, spec.codec)
-      : safeDecode(next.input, bytesBetween(spec, out, source, physical));
+      : safeDecode(next.input, between as RawRecord);
     if (!decoded.ok)
       return { kind: 'dead_letter', code: decoded.code, error: new Error(decoded.message), stage: next.name };
     // The chain's input record stays the identity of the work (offsets, dead letters, wait keys).
@@ -183,11 +193,14 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
       else ended[src] = deadLetterAt(steps[entry.step] as AnyStage, entry.code, entry.message);
     });
 
+    // A sink that stores offsets runs even when nothing reaches it, so that its stored offset
+    // moves past records the earlier steps dead-lettered or skipped (else a restart re-runs them).
+    const storingSink = sink.loadStoredOffsets !== undefined && ctx.acknowledgeDeadLetters !== undefined;
     for (let i = 0; i <= last; i++) {
       const items = (waiting[i] as Item[]).sort((a, b) => a.src - b.src);
-      if (items.length === 0) continue;
+      if (items.length === 0 && !(i === last && storingSink)) continue;
       const step = steps[i] as AnyStage;
-      if (i === last && sink.loadStoredOffsets && ctx.acknowledgeDeadLetters) {
+      if (i === last && storingSink && ctx.acknowledgeDeadLetters) {
         const pending = ended.flatMap((r, src) =>
           r?.kind === 'dead_letter' && !acknowledged.has(src)
             ? [{ raw: (batch[src] as Envelope<ChainInput>).raw, result: r }]
@@ -198,9 +211,10 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
       }
       let results: readonly StageResult<unknown>[];
       try {
+        const stepContext = contextFor(ctx, i);
         results = await step.process(
           items.map((item) => item.envelope),
-          contextFor(ctx, i),
+          i === last && storingSink ? { ...stepContext, inputEnd: inputEnd(batch) } : stepContext,
         );
       } catch (error) {
         // Alone (the runner's one-by-one re-run), an unclassified throw is this record's fault, at this step.
@@ -290,9 +304,24 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
   };
 }
 
+/** Next offset per partition after the records of `batch`. */
+function inputEnd(batch: readonly Envelope<unknown>[]): StoredOffset[] {
+  const next = new Map<string, StoredOffset>();
+  for (const { raw } of batch) {
+    const key = `${raw.topic}\u0000${raw.partition}`;
+    const offset = BigInt(raw.offset) + 1n;
+    const known = next.get(key);
+    if (!known || offset > BigInt(known.offset))
+      next.set(key, { topic: raw.topic, partition: raw.partition, offset: offset.toString() });
+  }
+  return [...next.values()];
+}
+
 function childContext(ctx: StageContext, step: AnyStage): StageContext {
   return { stage: step.name, log: ctx.log.child({ step: step.name }), signal: ctx.signal };
 }
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
 function deadLetterAt(step: AnyStage, code: string, error: Error | string): StageResult<never> {
   return { kind: 'dead_letter', code, error: typeof error === 'string' ? new Error(error) : error, stage: step.name };

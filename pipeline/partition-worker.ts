@@ -119,9 +119,15 @@ async function processWithIsolation<In, Out>(
     env.log.warn({ records: envelopes.length, err: errorMessage(error) }, 'batch failed, isolating records one by one');
     const results: StageResult<Out>[] = [];
     for (const envelope of envelopes) {
-      const [result] = await processWithIsolation(env, ctx, [envelope]);
-      results.push(result as StageResult<Out>);
-      await afterIsolated?.(envelope, result as StageResult<Out>);
+      const [result] = (await processWithIsolation(env, ctx, [envelope])) as [StageResult<Out>];
+      // The chunk is re-run after a retry or defer anyway: processing the records after it now
+      // would only write them ahead of an unfinished one (and re-send their dead letters later).
+      if (result.kind === 'retry' || result.kind === 'defer') {
+        while (results.length < envelopes.length) results.push(result);
+        return results;
+      }
+      results.push(result);
+      await afterIsolated?.(envelope, result);
     }
     return results;
   }
@@ -220,7 +226,15 @@ export async function prepareChunk<In, Out>(
             slot.result = result;
             return [slot];
           });
-          await deliverDeadLettersNow(env, acknowledged, attempts);
+          try {
+            await deliverDeadLettersNow(env, acknowledged, attempts);
+          } catch (error) {
+            // Not the stage's fault: never let it look like a record's (isolation, process_error).
+            if (error instanceof RetryChunk || error instanceof FatalError) throw error;
+            throw new FatalError(`dead letters not acknowledged: ${errorMessage(error)}`, 'dlq_produce_failed', {
+              cause: error,
+            });
+          }
         },
       }
     : env.ctx;

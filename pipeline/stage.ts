@@ -108,6 +108,13 @@ export interface StageContext {
   readonly acknowledgeDeadLetters?: (
     deadLetters: readonly { readonly raw: RawRecord; readonly result: StageResult<unknown> }[],
   ) => Promise<void>;
+  /**
+   * Offered by a chain to its last stage when that stage stores offsets: the next offset per
+   * partition after the chain's whole input chunk. Once this call succeeds every record of the
+   * chunk is finished (earlier steps' dead letters are acknowledged, skips need nothing), so the
+   * stage stores these rather than its own batch's, which may end before the chunk does.
+   */
+  readonly inputEnd?: readonly StoredOffset[];
 }
 
 export interface Stage<In, Out = never> {

@@ -42,6 +42,8 @@ import { WeatherWaits } from './weather-waits.js';
  */
 const MIN_RECHECK_MS = 25;
 const MAX_RECHECK_MS = 200;
+/** How long a store miss for a site is trusted (another member may store that site's weather). */
+const STORE_MISS_TTL_MS = 1_000;
 
 const recordKey = (raw: RawRecord): string => `${raw.topic}:${raw.partition}:${raw.offset}`;
 
@@ -62,7 +64,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     deps.sql ?? createPgClient(loadEnv().DATABASE_URL, { max: config.dbPool, applicationName: 'eaio-enrich_weather' });
   const store = new WeatherStore(sql);
   const cache = new AsOfCache<CachedWeather>(config.toleranceMs, config.cacheRetentionMs);
-  const join = new WeatherJoin(cache, store, config.maxWaitMs);
+  const join = new WeatherJoin(cache, store, STORE_MISS_TTL_MS);
   const waits = new WeatherWaits(config.maxWaitMs);
   /** Time of the newest observation seen (any site): how far the weather stream has come. */
   let newestWeather = Number.NEGATIVE_INFINITY;
@@ -99,16 +101,25 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
         ? [{ reading: e.value.reading, key: recordKey(e.raw), time: Date.parse(e.value.reading.time) }]
         : [],
     );
+    // A batch handed in again asks the store afresh: its readings are waiting for exactly that.
+    const rechecking = items.some(({ key }) => waits.waitedMs(key, Date.now()) > 0);
     const answers = await join.lookup(
       items.map(({ reading, time }) => ({ site: reading.site_id, time })),
       config.toleranceMs,
+      { fresh: rechecking },
     );
     const now = Date.now();
+    // Weather found for a site (perhaps stored by another member) ends its weatherless status here.
+    items.forEach(({ reading }, i) => {
+      if (answers[i]?.match) waits.weatherArrived(reading.site_id);
+    });
+    // An observation stamped in the future must not make every reading look passed.
+    const streamTime = Math.min(newestWeather, now);
     let wait = false;
     let waited = 0;
     items.forEach(({ reading, key, time }, i) => {
       if (answers[i]?.settled) return;
-      const streamPassed = newestWeather >= time + config.toleranceMs;
+      const streamPassed = streamTime >= time + config.toleranceMs;
       if (waits.keepWaiting(key, reading.site_id, cache.hasSite(reading.site_id), now, streamPassed)) {
         wait = true;
         waited = Math.max(waited, waits.waitedMs(key, now));
@@ -116,7 +127,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     });
     // On shutdown nothing waits: the drain must finish.
     if (wait && !ctx.signal.aborted) return { recheckMs: Math.min(MAX_RECHECK_MS, Math.max(MIN_RECHECK_MS, waited)) };
-    for (const { key } of items) waits.done(key);
+    for (const { key } of items) waits.done(key, now);
     const enriched = items.map(({ reading }, i) => enrichReading(reading, answers[i]?.match));
     const missing = enriched.filter((r) => r.weather_missing).length;
     if (missing > 0) ctx.log.debug({ records: enriched.length, missing }, 'readings passed on without weather');

@@ -116,9 +116,13 @@ describe('WeatherJoin', () => {
     now = 5_000; // stale: another member may have stored Rat's weather meanwhile
     await ask(12);
     expect(store.calls).toHaveLength(3);
+    await ask(13); // known empty again (asked at 5 s) …
+    expect(store.calls).toHaveLength(3);
+    await join.lookup([{ site: 'Rat', time: 13 * HOUR }], TOLERANCE, { fresh: true }); // … unless fresh
+    expect(store.calls).toHaveLength(4);
     join.weatherArrived('Rat');
     const answers = await ask(12);
-    expect(store.calls).toHaveLength(4);
+    expect(store.calls).toHaveLength(5);
     expect(answers[0]).toEqual({ match: undefined, settled: false });
   });
 });

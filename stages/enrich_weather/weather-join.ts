@@ -39,7 +39,7 @@ export class WeatherJoin {
   constructor(
     private readonly cache: AsOfCache<CachedWeather>,
     private readonly store: WeatherSource,
-    private readonly emptyTtlMs = 5_000,
+    private readonly emptyTtlMs = 1_000,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -48,12 +48,18 @@ export class WeatherJoin {
     this.empty.delete(site);
   }
 
-  async lookup(queries: readonly WeatherQuery[], toleranceMs: number): Promise<JoinAnswer[]> {
+  /** `fresh`: ask the store even about sites it recently had nothing for. */
+  async lookup(
+    queries: readonly WeatherQuery[],
+    toleranceMs: number,
+    options: { readonly fresh?: boolean } = {},
+  ): Promise<JoinAnswer[]> {
     const slots: Slot[] = queries.map((query) => ({ query, settled: false }));
     for (const slot of slots) this.settleFromCache(slot);
     await this.askStore(
       slots.filter((s) => !s.settled),
       toleranceMs,
+      options.fresh ?? false,
     );
     return slots.map((slot) => ({ match: slot.best, settled: slot.settled }));
   }
@@ -73,9 +79,9 @@ export class WeatherJoin {
   }
 
   /** One round trip for the distinct (site, hour) pairs of `slots`; matches also go into the cache. */
-  private async askStore(open: readonly Slot[], toleranceMs: number): Promise<void> {
+  private async askStore(open: readonly Slot[], toleranceMs: number, fresh: boolean): Promise<void> {
     const asked = this.now();
-    const slots = open.filter((slot) => !this.knownEmpty(slot.query, toleranceMs, asked));
+    const slots = fresh ? open : open.filter((slot) => !this.knownEmpty(slot.query, toleranceMs, asked));
     if (slots.length === 0) return;
     const distinct = new Map<string, WeatherQuery>();
     for (const slot of slots) distinct.set(queryKey(slot.query), slot.query);

@@ -17,9 +17,21 @@ describe('WeatherWaits', () => {
     expect(waits.keepWaiting('b', 'Panther', true, 900)).toBe(true);
     expect(waits.keepWaiting('a', 'Panther', true, 1_000)).toBe(false);
     expect(waits.keepWaiting('b', 'Panther', true, 1_000)).toBe(true);
-    waits.done('a');
-    waits.done('b');
+    waits.done('a', 1_000);
+    waits.done('b', 1_000);
     expect(waits.waiting).toBe(0);
+  });
+
+  it('a reading that waited and went on does not wait again when its chunk is handed in again', () => {
+    const waits = new WeatherWaits(1_000);
+    waits.keepWaiting('a', 'Panther', true, 0);
+    expect(waits.keepWaiting('a', 'Panther', true, 1_000)).toBe(false);
+    waits.done('a', 1_000);
+    // A later step of a chain failed; the chunk is re-run: no fresh clock, no endless wait.
+    expect(waits.keepWaiting('a', 'Panther', true, 1_100)).toBe(false);
+    // Partitions moved: on this member the reading's history is gone with them.
+    waits.reset();
+    expect(waits.keepWaiting('a', 'Panther', true, 1_200)).toBe(true);
   });
 
   it('remembers a site that never had weather so its readings stop waiting, until weather comes', () => {
@@ -36,6 +48,8 @@ describe('WeatherWaits', () => {
     const waits = new WeatherWaits(60_000);
     // First sight: waits even though the stream has passed (other weather partitions may lag).
     expect(waits.keepWaiting('a', 'Rat', false, 0, true)).toBe(true);
+    // A few rechecks first: weather partitions fetched with this one are processed meanwhile.
+    expect(waits.keepWaiting('a', 'Rat', false, 100, true)).toBe(true);
     expect(waits.keepWaiting('a', 'Rat', false, 200, true)).toBe(false);
     expect(waits.isWeatherless('Rat')).toBe(true);
     // The stream behind the hour, or a site that has weather: the full wait applies.

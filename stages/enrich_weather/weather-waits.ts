@@ -13,9 +13,19 @@
  * site that has none by then is not about to get some for that hour. In a backfill this turns the
  * first `maxWaitMs` stall of each weatherless site into one recheck.
  */
+/** Least wait before a site without any weather is given up on because the stream has passed the hour. */
+export const WEATHERLESS_AFTER_MS = 200;
+/** Readings remembered as having waited already (bounded memory). */
+const MAX_REMEMBERED = 100_000;
+
 export class WeatherWaits {
   private readonly firstDeferredAt = new Map<string, number>();
   private readonly weatherlessSites = new Set<string>();
+  /**
+   * Readings that waited and went on, and when: handed in again (a later step of a chain failed
+   * and the chunk is re-run), they must not start a new wait, or such a chunk would wait forever.
+   */
+  private readonly wentOn = new Map<string, number>();
 
   constructor(private readonly maxWaitMs: number) {}
 
@@ -24,13 +34,14 @@ export class WeatherWaits {
    * is known; `streamPassed`: the weather stream has observations past the reading's hour + tolerance.
    */
   keepWaiting(recordKey: string, site: string, siteHasWeather: boolean, now: number, streamPassed = false): boolean {
-    if (this.maxWaitMs <= 0 || this.weatherlessSites.has(site)) return false;
+    if (this.maxWaitMs <= 0 || this.weatherlessSites.has(site) || this.wentOn.has(recordKey)) return false;
     const since = this.firstDeferredAt.get(recordKey);
     if (since === undefined) {
       this.firstDeferredAt.set(recordKey, now);
       return true;
     }
-    if (!siteHasWeather && streamPassed) {
+    // Waited a few rechecks (so weather partitions fetched with this one have been processed too).
+    if (!siteHasWeather && streamPassed && now - since >= WEATHERLESS_AFTER_MS) {
       this.weatherlessSites.add(site);
       return false;
     }
@@ -45,9 +56,14 @@ export class WeatherWaits {
     return since === undefined ? 0 : now - since;
   }
 
-  /** The reading went on: forget its clock. */
-  done(recordKey: string): void {
-    this.firstDeferredAt.delete(recordKey);
+  /** The reading went on: forget its clock (and remember for a while that it already waited). */
+  done(recordKey: string, now: number): void {
+    if (!this.firstDeferredAt.delete(recordKey)) return;
+    if (this.wentOn.size >= MAX_REMEMBERED) {
+      for (const [key, at] of this.wentOn) if (now - at > this.maxWaitMs) this.wentOn.delete(key);
+      if (this.wentOn.size >= MAX_REMEMBERED) this.wentOn.clear();
+    }
+    this.wentOn.set(recordKey, now);
   }
 
   weatherArrived(site: string): void {
@@ -61,6 +77,7 @@ export class WeatherWaits {
   /** Partitions moved to another member: their readings' clocks start again there. */
   reset(): void {
     this.firstDeferredAt.clear();
+    this.wentOn.clear();
   }
 
   get waiting(): number {

@@ -66,10 +66,13 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stag
         maintenance = startRefreshJob(sql, { schedule: config.maintenanceCron, logger: ctx.log });
     },
 
-    async process(batch) {
+    async process(batch, ctx) {
       const rows = latestPerMeterHour(batch.map((e) => toMeterReadingRow(e.value)));
+      // In a chain, where the whole input chunk ends (records before it are finished, see StageContext).
+      const offsets = ctx.inputEnd ?? nextOffsets(batch);
+      if (rows.length === 0 && offsets.length === 0) return [];
       try {
-        await writer.write(rows, nextOffsets(batch));
+        await writer.write(rows, offsets);
       } catch (error) {
         // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.
         // Its offset is not stored here: the dead letter is not acknowledged yet; the next good

@@ -83,13 +83,15 @@ function storeStage(onCall?: (batch: readonly Envelope<Checked>[]) => void) {
     inputs: ['out.v1'],
     input: checkedBytesCodec,
     batch: { maxRecords: 10 },
-    async process(batch) {
+    async process(batch, ctx) {
       onCall?.(batch);
       if (batch.some((e) => e.value.id === 21)) throw new Error('row 21 violates a constraint');
-      for (const e of batch) {
-        rows.push({ id: e.value.id, topic: e.raw.topic, offset: e.raw.offset });
-        const key = `${e.raw.topic}:${e.raw.partition}`;
-        stored.set(key, BigInt(e.raw.offset) + 1n);
+      for (const e of batch) rows.push({ id: e.value.id, topic: e.raw.topic, offset: e.raw.offset });
+      // As the writer does: the chain's input end when offered, else the batch's own.
+      const offsets = ctx.inputEnd ?? batch.map((e) => ({ ...e.raw, offset: (BigInt(e.raw.offset) + 1n).toString() }));
+      for (const o of offsets) {
+        const key = `${o.topic}:${o.partition}`;
+        if (BigInt(o.offset) > (stored.get(key) ?? 0n)) stored.set(key, BigInt(o.offset));
       }
       return batch.map(() => ok());
     },
@@ -201,6 +203,21 @@ describe('chained stages (pipeline/chain.ts) on the in-memory broker', () => {
         reason: 'side_not_arrived',
       }),
     ).toBe(8);
+  });
+
+  it("stores the end of the chain's input chunk, also when its last records never reach the sink", async () => {
+    const { broker, makeRunner, produce } = setup(1);
+    broker.createTopic('t.side.v1', 1);
+    const calls: number[][] = [];
+    const store = storeStage((batch) => calls.push(batch.map((e) => e.value.id)));
+    const runner = makeRunner(chainStages([checkStage(), joinStage().stage, store.stage], naming) as never);
+    await runner.start();
+    produce(10, 0, (id) => (id === 8 ? { bad: true } : {})); // 8 dead-lettered, 9 skipped: the tail
+    produce(5, 10, () => ({ bad: true })); // a chunk nothing of which reaches the sink
+    await eventually(() => committedTotal(broker, chainGroup, inTopic) === 15, 'committed');
+    await runner.stop();
+    expect(store.stored.get(`${inTopic}:0`)).toBe(15n);
+    expect(calls.flat()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('refuses chains whose stages do not connect, or whose offset-storing stage is not last', () => {

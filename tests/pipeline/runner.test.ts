@@ -206,6 +206,30 @@ describe('StageRunner on the in-memory broker', () => {
     expect(await metricValue(registry, 'pipeline_records_dead_lettered_total', { code: 'process_error' })).toBe(2);
   });
 
+  it('stops isolating at a deferred record: the records after it wait for the re-run', async () => {
+    const { broker, makeRunner, produce, values } = setup(1);
+    let deferOnce = true;
+    const stage = echoStage(async (batch) => {
+      if (batch.length > 1) throw new Error('something in this batch is wrong');
+      const [r] = batch as [Reading];
+      if (r.id === 2 && deferOnce) {
+        deferOnce = false;
+        return [defer('not_yet', 1)];
+      }
+      return [ok({ value: r })];
+    });
+    const runner = makeRunner(stage);
+    await runner.start();
+    produce(5);
+    await eventually(() => committedTotal(broker, group, inTopic) === 5, 'committed');
+    await runner.stop();
+    // Batch, then 0, 1 alone, 2 deferred (3 and 4 not touched), then the re-run of the chunk.
+    expect(stage.seen.slice(0, 4)).toEqual([[0, 1, 2, 3, 4], [0], [1], [2]]);
+    expect(stage.seen[4]).toEqual([0, 1, 2, 3, 4]);
+    // Outputs of a deferred chunk are produced by its re-run only: no duplicates.
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('dead-letters undecodable records before process with full provenance headers', async () => {
     const { broker, makeRunner } = setup(1);
     const stage = echoStage();
