@@ -428,6 +428,12 @@ export function renderIngest(f: IngestFigures): string {
   ].join('\n');
 }
 
+/** `both` → every choice; one of them → just it; anything else → undefined. */
+function oneOrBoth<T extends string>(value: string | undefined, all: readonly T[]): T[] | undefined {
+  if (value === 'both') return [...all];
+  return all.includes(value as T) ? [value as T] : undefined;
+}
+
 /** The `eaio bench ingest` subcommand; progress on stderr, figures on stdout. */
 export async function runIngestCli(argv: readonly string[]): Promise<number> {
   const { parseArgs } = await import('node:util');
@@ -442,24 +448,11 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
       replay: { type: 'string', default: 'both' },
     },
   });
-  const timings: ReplayTiming[] | undefined =
-    values.replay === 'both'
-      ? [...REPLAY_TIMINGS]
-      : REPLAY_TIMINGS.includes(values.replay as ReplayTiming)
-        ? [values.replay as ReplayTiming]
-        : undefined;
-  if (!timings) {
-    console.error(`--replay must be concurrent, backlog or both\n\n${ingestUsage}`);
-    return 2;
-  }
-  const modes: IngestMode[] | undefined =
-    values.mode === 'both'
-      ? [...INGEST_MODES]
-      : INGEST_MODES.includes(values.mode as IngestMode)
-        ? [values.mode as IngestMode]
-        : undefined;
-  if (!modes) {
-    console.error(`--mode must be topics, chain or both\n\n${ingestUsage}`);
+  const timings = oneOrBoth(values.replay, REPLAY_TIMINGS);
+  const modes = oneOrBoth(values.mode, INGEST_MODES);
+  if (!timings || !modes) {
+    const [option, all] = timings ? ['--mode', INGEST_MODES] : ['--replay', REPLAY_TIMINGS];
+    console.error(`${option} must be ${all.join(', ')} or both\n\n${ingestUsage}`);
     return 2;
   }
   if (values.variant !== 'raw' && values.variant !== 'cleaned') {

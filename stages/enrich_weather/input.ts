@@ -6,7 +6,7 @@
 
 import { type ValidatedReading, type WeatherObservation, WeatherObservationSchema } from '../../domain/messages.js';
 import { TOPICS } from '../../domain/topics.js';
-import { type Codec, jsonCodec, type RawRecord } from '../../pipeline/index.js';
+import { type Codec, jsonCodec } from '../../pipeline/index.js';
 import { validatedReadingCodec } from '../shared/message-codecs.js';
 
 export type EnrichInput =
@@ -25,15 +25,9 @@ const weatherCodec = jsonCodec(
   (o) => Date.parse(o.time),
 );
 
-const rawOf = (value: unknown, topic: string): RawRecord => ({
-  topic,
-  partition: 0,
-  offset: '0',
-  key: null,
-  value: Buffer.from(JSON.stringify(value)),
-  headers: {},
-  timestamp: 0,
-});
+/** Both payload codecs are jsonCodecs, which always adopt. */
+const adoptWith = <T>(codec: Codec<T>, value: unknown, topic: string, from?: Codec<unknown>) =>
+  (codec.adopt as NonNullable<Codec<T>['adopt']>)(value, topic, from);
 
 export const enrichInputCodec: Codec<EnrichInput> = {
   decode(raw) {
@@ -49,12 +43,11 @@ export const enrichInputCodec: Codec<EnrichInput> = {
   },
   adopt(value, topic, from) {
     if (isTopic(topic, TOPICS.weatherRaw)) {
-      const adopted = weatherCodec.adopt?.(value, topic, from) ?? weatherCodec.decode(rawOf(value, topic));
+      const adopted = adoptWith(weatherCodec, value, topic, from);
       return adopted.ok ? { ...adopted, value: { kind: 'weather', observation: adopted.value } } : adopted;
     }
     if (isTopic(topic, TOPICS.readingsValidated)) {
-      const adopted =
-        validatedReadingCodec.adopt?.(value, topic, from) ?? validatedReadingCodec.decode(rawOf(value, topic));
+      const adopted = adoptWith(validatedReadingCodec, value, topic, from);
       return adopted.ok ? { ...adopted, value: { kind: 'reading', reading: adopted.value } } : adopted;
     }
     return { ok: false, code: 'unexpected_topic', message: `enrich_weather does not read ${topic}` };

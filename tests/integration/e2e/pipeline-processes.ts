@@ -145,8 +145,8 @@ export async function readMeterReadings(sql: Sql): Promise<TableRow[]> {
   );
 }
 
-/** Deletes the run's topics (unique prefix) so repeated runs do not pile up on the local broker. */
-export async function deleteTopics(prefix: string): Promise<void> {
+/** A connected kafkajs admin on the local broker for `use`, disconnected afterwards. */
+export async function withAdmin<T>(use: (admin: kafkajs.Admin) => Promise<T>): Promise<T> {
   const kafka = new kafkajs.Kafka({
     clientId: 'eaio-e2e',
     brokers: loadEnv().KAFKA_BROKERS.split(','),
@@ -155,11 +155,18 @@ export async function deleteTopics(prefix: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
+    return await use(admin);
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Deletes the run's topics (unique prefix) so repeated runs do not pile up on the local broker. */
+export async function deleteTopics(prefix: string): Promise<void> {
+  await withAdmin(async (admin) => {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${prefix}.`));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  });
 }
 
 /** Sends raw-reading payloads (objects are JSON-encoded, strings sent as they are) keyed by meter id. */

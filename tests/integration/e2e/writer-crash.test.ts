@@ -1,19 +1,8 @@
-/**
- * The same pipeline on the BDG2 sample, but the writer's process is killed with SIGKILL twice
- * mid-stream (some rows written, not all) and restarted each time. The table must end up exactly
- * as a clean run leaves it (the accounting of bdg2-sample.test.ts: every cell one row, same value
- * and weather), and the writer's stored offsets must have reached the end of every partition of
- * its input: nothing lost, nothing written twice. Twice over: write_hypertable in its own process
- * behind topics, and the chain validate+enrich_weather+write_hypertable (one process, offsets of
- * the raw topic stored with the rows).
- */
-import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { loadEnv } from '../../../config/load.js';
 import { account, EXACT } from './accounting.js';
 import { expectedFromBdg2 } from './bdg2-expected.js';
 import { type E2eWorld, PIPELINE_STAGES, useE2eWorld } from './e2e-env.js';
-import { type Running, readDeadLetters, readMeterReadings } from './pipeline-processes.js';
+import { type Running, readDeadLetters, readMeterReadings, withAdmin } from './pipeline-processes.js';
 
 const SAMPLE = 'data/bdg2-sample';
 /** Small transactions so that the writer is still busy when it is killed. */
@@ -116,15 +105,8 @@ describe.each(MODES.map((mode, i) => ({ mode, world: worlds[i] as () => E2eWorld
       expect(rows).toHaveLength(total);
 
       // The offsets stored with the rows reached the end of every partition of the writer's input.
-      const kafka = new kafkajs.Kafka({
-        clientId: 'eaio-e2e',
-        brokers: loadEnv().KAFKA_BROKERS.split(','),
-        logLevel: kafkajs.logLevel.NOTHING,
-      });
-      const admin = kafka.admin();
-      await admin.connect();
       const topic = mode.storedTopic(run.prefix);
-      const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+      const ends = await withAdmin((admin) => admin.fetchTopicOffsets(topic));
       const stored = await world().db.sql<{ partition: number; next_offset: string }[]>`
       SELECT partition, next_offset::text FROM stage_offsets
        WHERE consumer_group = ${mode.storedGroup(run.prefix)} AND topic = ${topic}`;
