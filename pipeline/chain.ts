@@ -12,10 +12,10 @@
  * - a last step that stores its offsets (the PostgreSQL writer) stores those of the chain's input,
  *   and every dead letter of an earlier step is acknowledged before it runs (ctx.acknowledgeDeadLetters).
  */
+import { adoptSafely, decodeSafely } from './codecs.js';
 import { defaultClassify, FatalError } from './errors.js';
 import type {
   Codec,
-  DecodeResult,
   Envelope,
   OutputRecord,
   RawRecord,
@@ -39,25 +39,6 @@ export const chainName = (steps: readonly { name: string }[]): string => steps.m
 
 const isChainName = (name: string): boolean => name.includes('+');
 export const chainStepNames = (name: string): string[] => (isChainName(name) ? name.split('+') : [name]);
-
-/** Dead-letter code of a record whose codec threw instead of returning a decode failure. */
-const decodeErrorCode = 'decode_error';
-
-function safeDecode(codec: Codec<unknown>, raw: RawRecord): DecodeResult<unknown> {
-  try {
-    return codec.decode(raw);
-  } catch (error) {
-    return { ok: false, code: decodeErrorCode, message: `codec threw: ${(error as Error)?.message ?? error}` };
-  }
-}
-
-function safeAdopt(codec: Codec<unknown>, value: unknown, topic: string, from: Codec<unknown>): DecodeResult<unknown> {
-  try {
-    return (codec.adopt as NonNullable<Codec<unknown>['adopt']>)(value, topic, from);
-  } catch (error) {
-    return { ok: false, code: decodeErrorCode, message: `codec threw: ${(error as Error)?.message ?? error}` };
-  }
-}
 
 /** The record a step's output would have been on the topic between two steps. */
 function bytesBetween(
@@ -154,8 +135,8 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
       }
     }
     const decoded = next.input.adopt
-      ? safeAdopt(next.input, out.value, physical, spec.codec)
-      : safeDecode(next.input, between as RawRecord);
+      ? adoptSafely(next.input, out.value, physical, spec.codec)
+      : decodeSafely(next.input, between as RawRecord);
     if (!decoded.ok)
       return { kind: 'dead_letter', code: decoded.code, error: new Error(decoded.message), stage: next.name };
     // The chain's input record stays the identity of the work (offsets, dead letters, wait keys).
@@ -169,7 +150,7 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
       const step = byPhysical.get(raw.topic);
       if (step === undefined)
         return { ok: false, code: 'unexpected_topic', message: `${name} does not read ${raw.topic}` };
-      const decoded = safeDecode((steps[step] as AnyStage).input, raw);
+      const decoded = decodeSafely((steps[step] as AnyStage).input, raw);
       if (!decoded.ok) return { ok: true, value: { step, ok: false, code: decoded.code, message: decoded.message } };
       const value: ChainInput = { step, ok: true, value: decoded.value };
       return decoded.eventTime === undefined ? { ok: true, value } : { ok: true, value, eventTime: decoded.eventTime };
@@ -186,7 +167,6 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
     const ended: (StageResult<unknown> | undefined)[] = batch.map(() => undefined);
     const outputs: OutputRecord<unknown>[][] = batch.map(() => []);
     const waiting: Item[][] = steps.map(() => []);
-    const acknowledged = new Set<number>();
     batch.forEach((e, src) => {
       const entry = e.value;
       if (entry.ok) waiting[entry.step]?.push({ src, envelope: { ...e, value: entry.value } });
@@ -202,12 +182,9 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
       const step = steps[i] as AnyStage;
       if (i === last && storingSink && ctx.acknowledgeDeadLetters) {
         const pending = ended.flatMap((r, src) =>
-          r?.kind === 'dead_letter' && !acknowledged.has(src)
-            ? [{ raw: (batch[src] as Envelope<ChainInput>).raw, result: r }]
-            : [],
+          r?.kind === 'dead_letter' ? [{ raw: (batch[src] as Envelope<ChainInput>).raw, result: r }] : [],
         );
         if (pending.length > 0) await ctx.acknowledgeDeadLetters(pending);
-        for (const [src, r] of ended.entries()) if (r?.kind === 'dead_letter') acknowledged.add(src);
       }
       let results: readonly StageResult<unknown>[];
       try {

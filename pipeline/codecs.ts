@@ -65,3 +65,24 @@ export const bytesCodec: Codec<Buffer> = {
     return value;
   },
 };
+
+/** Dead-letter code of a record whose codec threw instead of returning a decode failure. */
+export const decodeErrorCode = 'decode_error';
+
+/** A codec that throws is a bug, but it must cost one dead letter, not the worker. */
+export function decodeSafely<T>(codec: Codec<T>, raw: RawRecord): DecodeResult<T> {
+  return guarded(() => codec.decode(raw));
+}
+
+/** `codec.adopt` (which the caller knows exists), with a throw turned into a decode failure. */
+export function adoptSafely<T>(codec: Codec<T>, value: unknown, topic: string, from?: Codec<unknown>): DecodeResult<T> {
+  return guarded(() => (codec.adopt as NonNullable<Codec<T>['adopt']>)(value, topic, from));
+}
+
+function guarded<T>(decode: () => DecodeResult<T>): DecodeResult<T> {
+  try {
+    return decode();
+  } catch (error) {
+    return { ok: false, code: decodeErrorCode, message: `codec threw: ${errorMessage(error)}` };
+  }
+}

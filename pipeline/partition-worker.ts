@@ -5,10 +5,11 @@
  */
 import type { Logger } from 'pino';
 import type { ProduceRecord, ProducerPort } from './broker.js';
+import { decodeSafely } from './codecs.js';
 import { buildDeadLetter, type DlqGuard } from './dlq.js';
 import { defaultClassify, type ErrorDisposition, errorMessage, FatalError } from './errors.js';
 import type { PipelineMetrics } from './metrics.js';
-import type { DecodeResult, Envelope, RawRecord, Stage, StageContext, StageResult } from './stage.js';
+import type { Envelope, RawRecord, Stage, StageContext, StageResult } from './stage.js';
 import { deadLetterTopic, physicalTopic, type TopicNaming } from './topics.js';
 
 /** A processed chunk whose outputs and dead letters are ready to be produced. */
@@ -46,18 +47,6 @@ export interface ChunkEnv<In, Out> {
 
 /** Dead-letter code of a record whose `process` call threw an unclassified error on its own. */
 export const processErrorCode = 'process_error';
-
-/** Dead-letter code of a record whose codec threw instead of returning a decode failure. */
-export const decodeErrorCode = 'decode_error';
-
-/** A codec that throws is a bug, but it must cost one dead letter, not the worker. */
-function safeDecode<In, Out>(stage: Stage<In, Out>, raw: RawRecord): DecodeResult<In> {
-  try {
-    return stage.input.decode(raw);
-  } catch (error) {
-    return { ok: false, code: decodeErrorCode, message: `codec threw: ${errorMessage(error)}` };
-  }
-}
 
 type Slot<In> = {
   readonly raw: RawRecord;
@@ -200,7 +189,7 @@ export async function prepareChunk<In, Out>(
   const stage = env.stage.name;
   const slots: Slot<In>[] = records.map((raw) => ({ raw }));
   for (const slot of slots) {
-    const decoded = safeDecode(env.stage, slot.raw);
+    const decoded = decodeSafely(env.stage.input, slot.raw);
     if (decoded.ok) {
       slot.envelope = {
         value: decoded.value,
