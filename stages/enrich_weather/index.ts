@@ -102,7 +102,8 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
         : [],
     );
     // A batch handed in again asks the store afresh: its readings are waiting for exactly that.
-    const rechecking = items.some(({ key }) => waits.waitedMs(key, Date.now()) > 0);
+    const askedAt = Date.now();
+    const rechecking = items.some(({ key }) => waits.waitedMs(key, askedAt) > 0);
     const answers = await join.lookup(
       items.map(({ reading, time }) => ({ site: reading.site_id, time })),
       config.toleranceMs,
