@@ -33,7 +33,7 @@ import { type CachedWeather, enrichReading, toCachedWeather } from './enrich.js'
 import { type EnrichInput, enrichInputCodec, enrichInputTopics } from './input.js';
 import { WeatherJoin } from './weather-join.js';
 import { WeatherStore } from './weather-store.js';
-import { WeatherWaits } from './weather-waits.js';
+import { WEATHERLESS_AFTER_MS, WeatherWaits } from './weather-waits.js';
 
 /**
  * How soon a deferred batch is handed in again: after as long as it has waited so far, within
@@ -118,16 +118,25 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     const streamTime = Math.min(newestWeather, now);
     let wait = false;
     let waited = 0;
+    // Readings only waiting to be declared weatherless need no recheck before that moment comes.
+    let onlyWeatherless = true;
     items.forEach(({ reading, key, time }, i) => {
       if (answers[i]?.settled) return;
+      const hasWeather = cache.hasSite(reading.site_id);
       const streamPassed = streamTime >= time + config.toleranceMs;
-      if (waits.keepWaiting(key, reading.site_id, cache.hasSite(reading.site_id), now, streamPassed)) {
+      if (waits.keepWaiting(key, reading.site_id, hasWeather, now, streamPassed)) {
         wait = true;
         waited = Math.max(waited, waits.waitedMs(key, now));
+        if (hasWeather || !streamPassed) onlyWeatherless = false;
       }
     });
     // On shutdown nothing waits: the drain must finish.
-    if (wait && !ctx.signal.aborted) return { recheckMs: Math.min(MAX_RECHECK_MS, Math.max(MIN_RECHECK_MS, waited)) };
+    if (wait && !ctx.signal.aborted) {
+      const recheckMs = onlyWeatherless
+        ? WEATHERLESS_AFTER_MS - waited
+        : Math.min(MAX_RECHECK_MS, Math.max(MIN_RECHECK_MS, waited));
+      return { recheckMs: Math.max(MIN_RECHECK_MS, recheckMs) };
+    }
     for (const { key } of items) waits.done(key, now);
     const enriched = items.map(({ reading }, i) => enrichReading(reading, answers[i]?.match));
     const missing = enriched.filter((r) => r.weather_missing).length;
