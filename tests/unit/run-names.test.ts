@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { resolveStageNames } from '../../cli/commands/run.js';
+
+describe('eaio run: which stages (or chains) a command line names', () => {
+  it('runs `all` as the pipeline stages, each on its own, or as one chain with --chain', () => {
+    expect(resolveStageNames(['all'])).toEqual(['validate', 'enrich_weather', 'write_hypertable']);
+    expect(resolveStageNames(['all'], true)).toEqual(['validate+enrich_weather+write_hypertable']);
+  });
+
+  it('keeps a+b chains as given, and joins named stages with --chain', () => {
+    expect(resolveStageNames(['validate+enrich_weather', 'write_hypertable'])).toEqual([
+      'validate+enrich_weather',
+      'write_hypertable',
+    ]);
+    expect(resolveStageNames(['validate', 'enrich_weather'], true)).toEqual(['validate+enrich_weather']);
+  });
+
+  it('names the unknown part of a chain', () => {
+    expect(() => resolveStageNames(['validate+enrich'])).toThrow(/unknown stage "enrich"/);
+    expect(() => resolveStageNames([])).toThrow(/at least one stage/);
+  });
+});
