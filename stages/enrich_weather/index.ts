@@ -24,6 +24,7 @@ import {
   type StageContext,
   type StageResult,
 } from '../../pipeline/index.js';
+import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { createPgClient } from '../shared/pg-client.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
@@ -52,8 +53,6 @@ export interface EnrichWeatherDeps {
   readonly sql?: Sql;
   readonly config?: Partial<EnrichWeatherConfig>;
 }
-
-import { enrichedReadingCodec } from '../shared/message-codecs.js';
 
 export { enrichedReadingCodec };
 
