@@ -9,6 +9,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import postgres, { type Sql } from 'postgres';
+import { settleIo } from './settle-io.js';
 
 const COPY_TABLE = 'meter_readings_copy_bench';
 
@@ -75,6 +76,7 @@ export async function copyCeiling(sql: Sql, url: string): Promise<CopyFigure> {
   const runs: { rows: number; seconds: number }[] = [];
   for (let i = 0; i < COPY_RUNS; i++) {
     await createEmptyCopy(sql);
+    await settleIo(sql);
     const started = performance.now();
     const writable = await sql.unsafe(`COPY ${COPY_TABLE} (${columns}) FROM STDIN`).writable();
     await pipeline(Readable.from([data]), writable);

@@ -28,6 +28,7 @@ import { migrate } from '../../sql/migrate.js';
 import { cpuBetween, snapshotCpu } from './cpu-usage.js';
 import { type CopyFigure, copyCeiling } from './ingest-copy.js';
 import { ingestUsage } from './ingest-usage.js';
+import { settleIo } from './settle-io.js';
 
 export const INGEST_STAGES = ['validate', 'enrich_weather', 'write_hypertable'] as const;
 
@@ -52,6 +53,8 @@ export interface IngestOptions {
   /** Which ways of running the stages to measure, one after the other, each on a fresh database. */
   readonly modes?: readonly IngestMode[];
   readonly timings?: readonly ReplayTiming[];
+  /** How many times to measure every combination (the summary gives the median ratio). */
+  readonly repeat?: number;
   /** Keep the database and topics for inspection. */
   readonly keep?: boolean;
   readonly progress?: (line: string) => void;
@@ -66,6 +69,11 @@ export interface PipelineFigure {
   readonly replaySeconds: number;
   readonly pipelineSeconds: number;
   readonly pipelinePerSecond: number;
+  /**
+   * COPY of this run's rows, measured right after it: the machine's speed drifts by ±20 % over
+   * minutes here, so each run is compared with a ceiling taken next to it.
+   */
+  readonly copy: CopyFigure;
   /** pipeline readings/s ÷ COPY rows/s. */
   readonly ratio: number;
   readonly complete: boolean;
@@ -75,11 +83,49 @@ export interface PipelineFigure {
   readonly cpuSeconds: readonly [string, number][];
 }
 
+export interface RatioSummary {
+  readonly mode: IngestMode;
+  readonly timing: ReplayTiming;
+  readonly runs: number;
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
 export interface IngestFigures {
   readonly dir: string;
   readonly variant: Variant;
   readonly pipelines: readonly PipelineFigure[];
-  readonly copy: CopyFigure;
+  /** Per mode and timing, over the repeats. */
+  readonly summary: readonly RatioSummary[];
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+export function summarise(pipelines: readonly PipelineFigure[]): RatioSummary[] {
+  const groups = new Map<string, PipelineFigure[]>();
+  for (const p of pipelines) {
+    const key = `${p.mode}/${p.timing}`;
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  }
+  return [...groups.values()].map((runs) => {
+    const ratios = runs.map((r) => r.ratio);
+    const first = runs[0] as PipelineFigure;
+    return {
+      mode: first.mode,
+      timing: first.timing,
+      runs: runs.length,
+      median: median(ratios),
+      min: Math.min(...ratios),
+      max: Math.max(...ratios),
+    };
+  });
 }
 
 /** `../shared/data/bdg2` next to the repository when it exists (the large slice), else the sample. */
@@ -239,27 +285,26 @@ function replayReader(dir: string, variant: Variant): ReplayReader {
 
 /** Every requested mode on its own fresh database; the COPY ceiling on the last one's rows. */
 export async function runIngestBench(options: IngestOptions): Promise<IngestFigures> {
-  const plan = (options.modes ?? INGEST_MODES).flatMap((mode) =>
+  const say = options.progress ?? (() => undefined);
+  const combinations = (options.modes ?? INGEST_MODES).flatMap((mode) =>
     (options.timings ?? REPLAY_TIMINGS).map((timing) => ({ mode, timing })),
   );
-  const runs: { figure: Omit<PipelineFigure, 'ratio'>; copy?: CopyFigure }[] = [];
-  for (const [i, { mode, timing }] of plan.entries())
-    runs.push(await measurePipeline(options, mode, timing, i === plan.length - 1));
-  const copy = runs.at(-1)?.copy as CopyFigure;
-  return {
-    dir: options.dir,
-    variant: options.variant,
-    pipelines: runs.map(({ figure }) => ({ ...figure, ratio: figure.pipelinePerSecond / copy.rowsPerSecond })),
-    copy,
-  };
+  const repeat = options.repeat ?? 1;
+  const pipelines: PipelineFigure[] = [];
+  for (let round = 1; round <= repeat; round++) {
+    for (const { mode, timing } of combinations) {
+      say(`run ${pipelines.length + 1} of ${combinations.length * repeat}: ${mode}, ${timing}`);
+      pipelines.push(await measurePipeline(options, mode, timing));
+    }
+  }
+  return { dir: options.dir, variant: options.variant, pipelines, summary: summarise(pipelines) };
 }
 
 async function measurePipeline(
   options: IngestOptions,
   mode: IngestMode,
   timing: ReplayTiming,
-  withCopy: boolean,
-): Promise<{ figure: Omit<PipelineFigure, 'ratio'>; copy?: CopyFigure }> {
+): Promise<PipelineFigure> {
   const say = options.progress ?? (() => undefined);
   const env = loadEnv();
   const prefix = `bench-ingest-${randomBytes(4).toString('hex')}`;
@@ -304,7 +349,14 @@ async function measurePipeline(
         })
         .finally(() => producer.disconnect());
     };
-    if (timing === 'backlog') await runReplay();
+    const settle = async () => {
+      const { checkpointSkipped } = await settleIo(sql);
+      if (checkpointSkipped) say(`CHECKPOINT skipped before the timed window (${checkpointSkipped}); sync only`);
+    };
+    if (timing === 'backlog') {
+      await runReplay();
+      await settle();
+    }
 
     const started = await startPipeline(childEnv, mode);
     worker = started.child;
@@ -313,6 +365,7 @@ async function measurePipeline(
       workerExit = code;
     });
     say(`pipeline ready: eaio run ${stageArgs(mode).join(' ')} (one process)`);
+    if (timing === 'concurrent') await settle();
     const labels = new Map([
       [process.pid, 'bench (replay producer)'],
       [worker.pid ?? -1, 'eaio run (worker)'],
@@ -365,7 +418,10 @@ async function measurePipeline(
       `pipeline: ${rows} rows + ${dead} dead letters of ${total} readings in ${finishedAt.toFixed(1)} s${complete ? '' : ' (INCOMPLETE: stalled)'}`,
     );
 
-    const figure = {
+    say('COPY ceiling: exporting the rows, loading them into an empty copy of meter_readings');
+    const copy = await copyCeiling(sql, db.url);
+    const pipelinePerSecond = rows / finishedAt;
+    return {
       mode,
       timing,
       replayed: total,
@@ -373,14 +429,13 @@ async function measurePipeline(
       deadLetters: dead,
       replaySeconds,
       pipelineSeconds: finishedAt,
-      pipelinePerSecond: rows / finishedAt,
+      pipelinePerSecond,
+      copy,
+      ratio: pipelinePerSecond / copy.rowsPerSecond,
       complete,
       stageBusySeconds: busy,
       cpuSeconds,
     };
-    if (!withCopy) return { figure };
-    say('COPY ceiling: exporting the rows, loading them into an empty copy of meter_readings');
-    return { figure, copy: await copyCeiling(sql, db.url) };
   } finally {
     if (worker && worker.exitCode === null) {
       const exited = new Promise((r) => worker?.once('exit', r));
@@ -409,6 +464,7 @@ export function renderIngest(f: IngestFigures): string {
     backlog: 'topics filled first, clock from partition assignment',
   };
   const first = f.pipelines[0];
+  const percent = (ratio: number) => `${(ratio * 100).toFixed(1)} %`;
   return [
     `BDG2 ${f.variant} from ${f.dir}: ${first?.replayed ?? 0} readings replayed at max speed per run`,
     ...f.pipelines.flatMap((p) => [
@@ -419,11 +475,11 @@ export function renderIngest(f: IngestFigures): string {
       `  CPU seconds meanwhile (${availableParallelism()} cores × ${p.pipelineSeconds.toFixed(1)} s = ${(availableParallelism() * p.pipelineSeconds).toFixed(1)} s): ${p.cpuSeconds
         .map(([group, seconds]) => `${group} ${seconds.toFixed(1)}`)
         .join(', ')}`,
+      `  COPY ceiling right after (same rows, empty copy of meter_readings, median of ${p.copy.runSeconds.map((x) => `${x.toFixed(2)} s`).join(' / ')}): ${rate(p.copy.rowsPerSecond)} → ratio ${percent(p.ratio)}`,
     ]),
-    `COPY ceiling (same rows, empty copy of meter_readings, median of ${f.copy.runSeconds.map((x) => `${x.toFixed(2)} s`).join(' / ')}): ${f.copy.rows} rows in ${f.copy.seconds.toFixed(2)} s = ${rate(f.copy.rowsPerSecond)}`,
-    ...f.pipelines.map(
-      (p) =>
-        `ratio pipeline (${p.mode}, ${p.timing}) / COPY: ${(p.ratio * 100).toFixed(1)} %  (goal ≥ 30 %; project goal ≥ 50 %)`,
+    ...f.summary.map(
+      (s) =>
+        `ratio pipeline (${s.mode}, ${s.timing}) / COPY: ${percent(s.median)}${s.runs > 1 ? ` median of ${s.runs} runs (${percent(s.min)} – ${percent(s.max)})` : ''}  (goal ≥ 30 %; project goal ≥ 50 %)`,
     ),
   ].join('\n');
 }
@@ -446,6 +502,7 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
       keep: { type: 'boolean', default: false },
       mode: { type: 'string', default: 'both' },
       replay: { type: 'string', default: 'both' },
+      repeat: { type: 'string', default: '1' },
     },
   });
   const timings = oneOrBoth(values.replay, REPLAY_TIMINGS);
@@ -453,6 +510,11 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
   if (!timings || !modes) {
     const [option, all] = timings ? ['--mode', INGEST_MODES] : ['--replay', REPLAY_TIMINGS];
     console.error(`${option} must be ${all.join(', ')} or both\n\n${ingestUsage}`);
+    return 2;
+  }
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) {
+    console.error(`--repeat must be a whole number ≥ 1, got "${values.repeat}"\n\n${ingestUsage}`);
     return 2;
   }
   if (values.variant !== 'raw' && values.variant !== 'cleaned') {
@@ -470,6 +532,7 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
     keep: values.keep,
     modes,
     timings,
+    repeat,
     progress: (line) => process.stderr.write(`${line}\n`),
   });
   console.log(values.json ? JSON.stringify(figures, null, 2) : renderIngest(figures));
