@@ -134,7 +134,9 @@ export function defaultBdg2Dir(repoRoot = process.cwd()): string {
   return existsSync(join(shared, 'metadata.csv')) ? shared : resolve(repoRoot, 'data', 'bdg2-sample');
 }
 
-async function freshDatabase(adminUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+async function freshDatabase(
+  adminUrl: string,
+): Promise<{ url: string; drop: () => Promise<void>; release: () => Promise<void> }> {
   const name = `eaio_bench_${randomBytes(5).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
   await admin.unsafe(`CREATE DATABASE ${name}`);
@@ -146,6 +148,8 @@ async function freshDatabase(adminUrl: string): Promise<{ url: string; drop: () 
       await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end({ timeout: 5 });
     },
+    /** Keeps the database (--keep) but closes the admin connection, so the process can exit. */
+    release: () => admin.end({ timeout: 5 }),
   };
 }
 
@@ -444,7 +448,8 @@ async function measurePipeline(
       if (worker.exitCode === null) worker.kill('SIGKILL');
     }
     await sql.end({ timeout: 5 });
-    if (!options.keep) {
+    if (options.keep) await db.release();
+    else {
       await db.drop();
       const topics = (await admin.listTopics().catch(() => [] as string[])).filter((t) => t.startsWith(`${prefix}.`));
       if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
