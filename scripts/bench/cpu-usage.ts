@@ -6,7 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
-export type CpuSnapshot = ReadonlyMap<string, number>;
+/**
+ * Per pid: its group and CPU seconds so far. Deltas are taken per pid, not per group name: a
+ * kernel worker's name carries its current work item (`kworker/u8:2-writeback`, a moment later
+ * `kworker/u8:2-events_unbound`), and a name-keyed delta then counted the thread's whole lifetime.
+ */
+export type CpuSnapshot = ReadonlyMap<number, { readonly group: string; readonly seconds: number }>;
 
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
@@ -22,7 +27,7 @@ function clockTicks(): number {
 
 /** `labels`: pid → group name for processes worth naming alone; the rest are grouped by command name. */
 export function snapshotCpu(labels: ReadonlyMap<number, string> = new Map()): CpuSnapshot {
-  const seconds = new Map<string, number>();
+  const seconds = new Map<number, { group: string; seconds: number }>();
   let entries: string[];
   try {
     entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
@@ -41,10 +46,16 @@ export function snapshotCpu(labels: ReadonlyMap<number, string> = new Map()): Cp
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const fields = stat.slice(close + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-    const group = labels.get(Number(entry)) ?? (comm === 'postgres' ? postgresRole(entry) : comm);
-    seconds.set(group, (seconds.get(group) ?? 0) + ticks / clockTicks());
+    const group = labels.get(Number(entry)) ?? (comm === 'postgres' ? postgresRole(entry) : commandGroup(comm));
+    seconds.set(Number(entry), { group, seconds: ticks / clockTicks() });
   }
   return seconds;
+}
+
+/** Kernel threads by kind (`kworker/u8:2-writeback` → `kworker`), other processes by command name. */
+function commandGroup(comm: string): string {
+  const kernelThread = /^(kworker|ksoftirqd|kswapd\d*|jbd2|migration|rcu_\w+)\b/.exec(comm);
+  return kernelThread ? (kernelThread[1] as string).replace(/\d+$/, '') : comm;
 }
 
 /** `postgres: walwriter`, `postgres: autovacuum worker`, … and `postgres: sessions` for client backends. */
@@ -60,10 +71,25 @@ function postgresRole(pid: string): string {
   }
 }
 
-/** CPU seconds spent between two snapshots, per group, largest first (groups under 0.05 s left out). */
+/**
+ * CPU seconds spent between two snapshots, per group, largest first (groups under 0.05 s left
+ * out). A process that started meanwhile counts whole; one that ended meanwhile is missing.
+ */
 export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): [string, number][] {
-  return [...after]
-    .map(([group, s]) => [group, s - (before.get(group) ?? 0)] as [string, number])
-    .filter(([, s]) => s >= 0.05)
-    .sort((a, b) => b[1] - a[1]);
+  const byGroup = new Map<string, number>();
+  for (const [pid, now] of after) {
+    const delta = now.seconds - (before.get(pid)?.seconds ?? 0);
+    byGroup.set(now.group, (byGroup.get(now.group) ?? 0) + delta);
+  }
+  return [...byGroup].filter(([, s]) => s >= 0.05).sort((a, b) => b[1] - a[1]);
+}
+
+/** Seconds all cores together have been idle (or waiting for I/O) since boot; NaN off Linux. */
+export function idleSeconds(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/) ?? [];
+    return (Number(cpu[4]) + Number(cpu[5])) / clockTicks();
+  } catch {
+    return Number.NaN;
+  }
 }

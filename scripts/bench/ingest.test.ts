@@ -17,6 +17,7 @@ const run = (mode: PipelineFigure['mode'], timing: PipelineFigure['timing'], rat
   complete: true,
   stageBusySeconds: {},
   cpuSeconds: [],
+  idleSeconds: 0,
 });
 
 describe('bench ingest: the summary over repeated runs', () => {

@@ -25,7 +25,7 @@ import { ReplayReader, type Variant } from '../../domain/bdg2/replay-events.js';
 import { METER_TYPES } from '../../domain/meter-types.js';
 import { consumerGroup } from '../../pipeline/topics.js';
 import { migrate } from '../../sql/migrate.js';
-import { cpuBetween, snapshotCpu } from './cpu-usage.js';
+import { cpuBetween, idleSeconds, snapshotCpu } from './cpu-usage.js';
 import { type CopyFigure, copyCeiling } from './ingest-copy.js';
 import { ingestUsage } from './ingest-usage.js';
 import { settleIo } from './settle-io.js';
@@ -81,6 +81,8 @@ export interface PipelineFigure {
   readonly stageBusySeconds: Readonly<Record<string, number>>;
   /** CPU seconds per process group from replay start to the last row (Linux /proc), largest first. */
   readonly cpuSeconds: readonly [string, number][];
+  /** Core-seconds nobody used meanwhile (idle or waiting for I/O; NaN off Linux). */
+  readonly idleSeconds: number;
 }
 
 export interface RatioSummary {
@@ -375,6 +377,7 @@ async function measurePipeline(
       [worker.pid ?? -1, 'eaio run (worker)'],
     ]);
     const cpuBefore = snapshotCpu(labels);
+    const idleBefore = idleSeconds();
     // Backlog: the worker has been consuming since its partitions were assigned; count from there.
     const startedAt = timing === 'backlog' ? performance.now() - (Date.now() - started.assignedAt) : performance.now();
     const elapsed = () => (performance.now() - startedAt) / 1000;
@@ -415,6 +418,7 @@ async function measurePipeline(
     const [rows, dead] = await Promise.all([rowCount(sql), deadLetterCount(admin, prefix)]);
     await replay;
     const cpuSeconds = cpuBetween(cpuBefore, snapshotCpu(labels));
+    const idle = idleSeconds() - idleBefore;
     const busy = workerExit === undefined ? await stageBusySeconds(started.port).catch(() => ({})) : {};
     const total = replayed ?? 0;
     const complete = rows + dead >= total;
@@ -439,6 +443,7 @@ async function measurePipeline(
       complete,
       stageBusySeconds: busy,
       cpuSeconds,
+      idleSeconds: idle,
     };
   } finally {
     if (worker && worker.exitCode === null) {
@@ -479,7 +484,7 @@ export function renderIngest(f: IngestFigures): string {
         .join(', ')}`,
       `  CPU seconds meanwhile (${availableParallelism()} cores × ${p.pipelineSeconds.toFixed(1)} s = ${(availableParallelism() * p.pipelineSeconds).toFixed(1)} s): ${p.cpuSeconds
         .map(([group, seconds]) => `${group} ${seconds.toFixed(1)}`)
-        .join(', ')}`,
+        .join(', ')}${Number.isNaN(p.idleSeconds) ? '' : `; idle ${p.idleSeconds.toFixed(1)}`}`,
       `  COPY ceiling right after (same rows, empty copy of meter_readings, median of ${p.copy.runSeconds.map((x) => `${x.toFixed(2)} s`).join(' / ')}): ${rate(p.copy.rowsPerSecond)} → ratio ${percent(p.ratio)}`,
     ]),
     ...f.summary.map(
