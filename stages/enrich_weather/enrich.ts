@@ -1,5 +1,6 @@
 /** Pure parts of enrich_weather: what the cache holds and how a reading is joined with it. */
 import type { EnrichedReading, ValidatedReading, WeatherObservation } from '../../domain/messages.js';
+import { isoTime } from '../../domain/time-memo.js';
 
 /** The weather columns a reading carries (precip_depth_6h stays in weather_observations only). */
 export const WEATHER_FIELDS = [
@@ -57,7 +58,7 @@ export function enrichReading(reading: ValidatedReading, weather: CachedWeather 
     sea_level_pressure: weather?.sea_level_pressure ?? null,
     wind_direction: weather?.wind_direction ?? null,
     wind_speed: weather?.wind_speed ?? null,
-    weather_time: weather ? new Date(weather.time).toISOString().replace('.000Z', 'Z') : null,
+    weather_time: weather ? isoTime(weather.time).replace('.000Z', 'Z') : null,
     weather_missing: weather === undefined,
   };
 }

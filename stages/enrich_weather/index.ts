@@ -13,6 +13,7 @@
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import type { EnrichedReading, WeatherObservation } from '../../domain/messages.js';
+import { parseTime } from '../../domain/time-memo.js';
 import { TOPICS } from '../../domain/topics.js';
 import {
   deadLetter,
@@ -97,7 +98,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
   ): Promise<EnrichedReading[] | { recheckMs: number }> {
     const items = envelopes.flatMap((e) =>
       e.value.kind === 'reading'
-        ? [{ reading: e.value.reading, key: recordKey(e.raw), time: Date.parse(e.value.reading.time) }]
+        ? [{ reading: e.value.reading, key: recordKey(e.raw), time: parseTime(e.value.reading.time) }]
         : [],
     );
     // A batch handed in again asks the store afresh: its readings are waiting for exactly that.

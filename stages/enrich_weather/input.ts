@@ -5,6 +5,7 @@
  */
 
 import { type ValidatedReading, type WeatherObservation, WeatherObservationSchema } from '../../domain/messages.js';
+import { parseTime } from '../../domain/time-memo.js';
 import { TOPICS } from '../../domain/topics.js';
 import { type Codec, jsonCodec } from '../../pipeline/index.js';
 import { validatedReadingCodec } from '../shared/message-codecs.js';
@@ -22,7 +23,7 @@ export function isTopic(physical: string, logical: string): boolean {
 
 const weatherCodec = jsonCodec(
   (v) => WeatherObservationSchema.parse(v),
-  (o) => Date.parse(o.time),
+  (o) => parseTime(o.time),
 );
 
 /** Both payload codecs are jsonCodecs, which always adopt. */

@@ -9,6 +9,7 @@
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import type { ValidatedReading } from '../../domain/messages.js';
+import { parseTime } from '../../domain/time-memo.js';
 import { TOPICS } from '../../domain/topics.js';
 import {
   type Codec,
@@ -48,7 +49,7 @@ export const rawJsonCodec: Codec<unknown> = {
     const decoded = decodeJson(raw.value);
     if (!decoded.ok) return decoded;
     const time = (decoded.value as { time?: unknown } | null)?.time;
-    const eventTime = typeof time === 'string' ? Date.parse(time) : Number.NaN;
+    const eventTime = typeof time === 'string' ? parseTime(time) : Number.NaN;
     return Number.isFinite(eventTime)
       ? { ok: true, value: decoded.value, eventTime }
       : { ok: true, value: decoded.value };

@@ -1,6 +1,7 @@
 import { parseMeterId } from '../../domain/ids.js';
 import { RawReadingSchema, SCHEMA_VERSION, type ValidatedReading } from '../../domain/messages.js';
 import { isMeterType, METER_TYPE_SPECS, type MeterType } from '../../domain/meter-types.js';
+import { isoTime, parseTime } from '../../domain/time-memo.js';
 import { toCanonical } from './units.js';
 
 /**
@@ -75,6 +76,8 @@ export function decodeJson(bytes: Buffer | string | null): { ok: true; value: un
   }
 }
 
+/** Time strings that passed the checks below (a batch repeats the same few hours). */
+const validTimes = new Set<string>();
 const NAIVE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 const timeSchema = RawReadingSchema.shape.time;
 
@@ -90,7 +93,7 @@ function precheck(obj: Record<string, unknown>): Rejection | undefined {
   if (obj.value === null) return reject('value_missing', 'value is null (a missing reading should not be sent)');
   if (typeof obj.value === 'number' && !Number.isFinite(obj.value))
     return reject('value_not_finite', `value ${obj.value} is not finite`);
-  if (typeof obj.time === 'string') {
+  if (typeof obj.time === 'string' && !validTimes.has(obj.time)) {
     if (NAIVE_TIME.test(obj.time.trim())) {
       return reject(
         'timestamp_missing_offset',
@@ -100,6 +103,8 @@ function precheck(obj: Record<string, unknown>): Rejection | undefined {
     if (!timeSchema.safeParse(obj.time).success || Number.isNaN(Date.parse(obj.time))) {
       return reject('timestamp_unparseable', `time "${obj.time}" is not an ISO-8601 date-time with offset`);
     }
+    if (validTimes.size >= 4_096) validTimes.clear();
+    validTimes.add(obj.time);
   }
   if (typeof obj.meter_type === 'string' && !isMeterType(obj.meter_type)) {
     return reject(
@@ -163,7 +168,7 @@ export function validateReading(
     return reject('site_mismatch', `building ${r.building_id} is on site ${building.siteId}, not ${r.site_id}`);
   }
 
-  const timeMs = Date.parse(r.time);
+  const timeMs = parseTime(r.time);
   if (timeMs < EARLIEST_READING_MS) return reject('timestamp_before_2000', `time ${r.time} is before 2000-01-01`);
   const skew = options.futureSkewMs ?? DEFAULT_FUTURE_SKEW_MS;
   if (timeMs > now.getTime() + skew) {
@@ -202,7 +207,7 @@ export function validateReading(
       building_id: r.building_id,
       site_id: building.siteId,
       meter_type: r.meter_type,
-      time: new Date(timeMs).toISOString(),
+      time: isoTime(timeMs),
       value: converted.value,
       unit: converted.unit,
       original_value: r.value,

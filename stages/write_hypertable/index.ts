@@ -9,6 +9,7 @@
 
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
+import { parseTime } from '../../domain/time-memo.js';
 import { consumerGroup, deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
 import { type RefreshJob, startRefreshJob } from '../../sql/refresh-job.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
@@ -39,7 +40,7 @@ export interface WriteHypertableDeps {
 /** An EnrichedReading is a WritableReading without scores: values typed as one need no re-check. */
 export const writableReadingCodec = jsonCodec<WritableReading>(
   (v) => WritableReadingSchema.parse(v),
-  (r) => Date.parse(r.time),
+  (r) => parseTime(r.time),
   { trusts: [enrichedReadingCodec as never] },
 );
 

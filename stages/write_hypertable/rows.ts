@@ -1,6 +1,7 @@
 /** Pure parts of write_hypertable: payload → row, duplicates within a batch, offsets to store. */
 import { z } from 'zod';
 import { EnrichedReadingSchema } from '../../domain/messages.js';
+import { isoTime, parseTime } from '../../domain/time-memo.js';
 import type { Envelope, StoredOffset } from '../../pipeline/index.js';
 
 /**
@@ -69,7 +70,7 @@ export function toMeterReadingRow(r: WritableReading): MeterReadingRow {
  */
 export function latestPerMeterHour(rows: readonly MeterReadingRow[]): MeterReadingRow[] {
   const byKey = new Map<string, MeterReadingRow>();
-  for (const row of rows) byKey.set(`${row.meter_id}\u0000${Date.parse(String(row.time))}`, row);
+  for (const row of rows) byKey.set(`${row.meter_id}\u0000${parseTime(String(row.time))}`, row);
   return [...byKey.values()];
 }
 
@@ -91,5 +92,5 @@ export function nextOffsets(batch: readonly Pick<Envelope<unknown>, 'raw'>[]): S
 
 /** The UTC months the rows fall in, as `YYYY-MM`, ascending: the monthly partitions they need. */
 export function monthsOf(rows: readonly Pick<MeterReadingRow, 'time'>[]): string[] {
-  return [...new Set(rows.map((r) => new Date(String(r.time)).toISOString().slice(0, 7)))].sort();
+  return [...new Set(rows.map((r) => isoTime(parseTime(String(r.time))).slice(0, 7)))].sort();
 }
