@@ -5,28 +5,10 @@
  * a fraction of a parse or a format. Bounded: cleared when full, so a long backfill that walks
  * through time keeps only recent hours.
  */
-const LIMIT = 4_096;
-const parsed = new Map<string, number>();
-const formatted = new Map<number, string>();
+import { remember } from './remember.js';
 
 /** `Date.parse(text)`, remembered (NaN included). */
-export function parseTime(text: string): number {
-  let ms = parsed.get(text);
-  if (ms === undefined) {
-    ms = Date.parse(text);
-    if (parsed.size >= LIMIT) parsed.clear();
-    parsed.set(text, ms);
-  }
-  return ms;
-}
+export const parseTime: (text: string) => number = remember((text: string) => Date.parse(text));
 
 /** `new Date(ms).toISOString()`, remembered; `ms` must be a finite time. */
-export function isoTime(ms: number): string {
-  let text = formatted.get(ms);
-  if (text === undefined) {
-    text = new Date(ms).toISOString();
-    if (formatted.size >= LIMIT) formatted.clear();
-    formatted.set(ms, text);
-  }
-  return text;
-}
+export const isoTime: (ms: number) => string = remember((ms: number) => new Date(ms).toISOString());

@@ -1,5 +1,6 @@
 import { meterId } from '../ids.js';
 import { METER_TYPE_SPECS, METER_TYPES, type MeterType } from '../meter-types.js';
+import { remember } from '../remember.js';
 import { parseCsv, toObjects } from './csv.js';
 
 /**
@@ -131,22 +132,15 @@ function parseUsDate(raw: string | undefined): string | null | Error {
   return `${m[3]}-${m[1]?.padStart(2, '0')}-${m[2]?.padStart(2, '0')}`;
 }
 
-/** Zones already checked: a metadata file names a handful of zones for ~1,600 buildings. */
-const checkedZones = new Map<string, boolean>();
-
-export function isValidTimeZone(zone: string): boolean {
-  let valid = checkedZones.get(zone);
-  if (valid === undefined) {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: zone });
-      valid = true;
-    } catch {
-      valid = false;
-    }
-    checkedZones.set(zone, valid);
+/** Remembered: a metadata file names a handful of zones for ~1,600 buildings. */
+export const isValidTimeZone: (zone: string) => boolean = remember((zone: string) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
   }
-  return valid;
-}
+});
 
 function lookup<T extends Record<string, string>>(map: T, value: string): T[keyof T] | undefined {
   return Object.hasOwn(map, value) ? (map[value as keyof T] as T[keyof T]) : undefined;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { meterId } from '../ids.js';
 import { type RawReading, SCHEMA_VERSION, type WeatherObservation } from '../messages.js';
 import { METER_TYPE_SPECS, type MeterType } from '../meter-types.js';
+import { remember } from '../remember.js';
 import { localToUtc, parseNaiveLocal } from './local-time.js';
 import { readWeatherFile } from './weather-csv.js';
 import { openWideFile, type WideFile, type WideRow } from './wide-csv.js';
@@ -90,8 +91,14 @@ export class ReplayReader {
   private weatherByHour = new Map<number, WeatherObservation[]>();
   private readonly pending = new Map<number, RawReading[]>();
   private readonly source: string;
-  /** Conversions already made: every meter file (and weather) repeats the same local hours per zone. */
-  private readonly utcMemo = new Map<string, ReturnType<typeof localToUtc>>();
+  /**
+   * Conversions already made, keyed `zone NUL local`: every meter file (and weather) repeats the
+   * same local hours per zone. Files are read in time order, so old hours are not asked for again.
+   */
+  private readonly utcOf = remember((key: string) => {
+    const split = key.indexOf('\u0000');
+    return localToUtc(key.slice(split + 1), key.slice(0, split));
+  }, 100_000);
 
   constructor(
     private readonly selection: ReplaySelection,
@@ -180,15 +187,7 @@ export class ReplayReader {
   }
 
   private toUtc(local: string, zone: string): ReturnType<typeof localToUtc> {
-    const key = `${zone}\u0000${local}`;
-    let utc = this.utcMemo.get(key);
-    if (!utc) {
-      // Bounded: files are read in time order, so old hours are not asked for again.
-      if (this.utcMemo.size >= 100_000) this.utcMemo.clear();
-      utc = localToUtc(local, zone);
-      this.utcMemo.set(key, utc);
-    }
-    return utc;
+    return this.utcOf(`${zone}\u0000${local}`);
   }
 
   private addRow(type: MeterType, row: WideRow): void {

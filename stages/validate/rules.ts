@@ -1,6 +1,7 @@
 import { parseMeterId } from '../../domain/ids.js';
 import { RawReadingSchema, SCHEMA_VERSION, type ValidatedReading } from '../../domain/messages.js';
 import { isMeterType, METER_TYPE_SPECS, type MeterType } from '../../domain/meter-types.js';
+import { remember } from '../../domain/remember.js';
 import { isoTime, parseTime } from '../../domain/time-memo.js';
 import { toCanonical } from './units.js';
 
@@ -76,10 +77,22 @@ export function decodeJson(bytes: Buffer | string | null): { ok: true; value: un
   }
 }
 
-/** Time strings that passed the checks below (a batch repeats the same few hours). */
-const validTimes = new Set<string>();
 const NAIVE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 const timeSchema = RawReadingSchema.shape.time;
+
+/** What is wrong with a time string, if anything; remembered (a batch repeats the same few hours). */
+const timeProblem = remember((time: string): Rejection | undefined => {
+  if (NAIVE_TIME.test(time.trim())) {
+    return reject(
+      'timestamp_missing_offset',
+      `time "${time}" has no UTC offset; send UTC with Z (e.g. 2017-03-12T07:00:00Z)`,
+    );
+  }
+  if (!timeSchema.safeParse(time).success || Number.isNaN(parseTime(time))) {
+    return reject('timestamp_unparseable', `time "${time}" is not an ISO-8601 date-time with offset`);
+  }
+  return undefined;
+});
 
 /** Checks that need a more specific code than the schema's, run before it. */
 function precheck(obj: Record<string, unknown>): Rejection | undefined {
@@ -93,18 +106,9 @@ function precheck(obj: Record<string, unknown>): Rejection | undefined {
   if (obj.value === null) return reject('value_missing', 'value is null (a missing reading should not be sent)');
   if (typeof obj.value === 'number' && !Number.isFinite(obj.value))
     return reject('value_not_finite', `value ${obj.value} is not finite`);
-  if (typeof obj.time === 'string' && !validTimes.has(obj.time)) {
-    if (NAIVE_TIME.test(obj.time.trim())) {
-      return reject(
-        'timestamp_missing_offset',
-        `time "${obj.time}" has no UTC offset; send UTC with Z (e.g. 2017-03-12T07:00:00Z)`,
-      );
-    }
-    if (!timeSchema.safeParse(obj.time).success || Number.isNaN(Date.parse(obj.time))) {
-      return reject('timestamp_unparseable', `time "${obj.time}" is not an ISO-8601 date-time with offset`);
-    }
-    if (validTimes.size >= 4_096) validTimes.clear();
-    validTimes.add(obj.time);
+  if (typeof obj.time === 'string') {
+    const problem = timeProblem(obj.time);
+    if (problem) return problem;
   }
   if (typeof obj.meter_type === 'string' && !isMeterType(obj.meter_type)) {
     return reject(
