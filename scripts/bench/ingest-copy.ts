@@ -60,6 +60,15 @@ async function createEmptyShape(sql: Sql): Promise<void> {
   for (const p of partitions) await sql.unsafe(`CREATE TABLE ${p.name}_copy PARTITION OF ${COPY_TABLE} ${p.bound}`);
 }
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
 /** COPY runs per measurement; the median is the figure (one sub-second COPY is noisy here). */
 const COPY_RUNS = 3;
 
@@ -84,11 +93,12 @@ export async function copyCeiling(sql: Sql, url: string): Promise<CopyFigure> {
     const [count] = await sql.unsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM ${COPY_TABLE}`);
     runs.push({ rows: count?.n ?? 0, seconds });
   }
-  const median = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)] as (typeof runs)[number];
+  const rows = median(runs.map((r) => r.rows));
+  const seconds = median(runs.map((r) => r.seconds));
   return {
-    rows: median.rows,
-    seconds: median.seconds,
-    rowsPerSecond: median.rows / median.seconds,
+    rows,
+    seconds,
+    rowsPerSecond: rows / seconds,
     runSeconds: runs.map((r) => r.seconds),
   };
 }

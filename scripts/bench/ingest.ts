@@ -26,7 +26,7 @@ import { METER_TYPES } from '../../domain/meter-types.js';
 import { consumerGroup } from '../../pipeline/topics.js';
 import { migrate } from '../../sql/migrate.js';
 import { cpuBetween, idleSeconds, snapshotCpu } from './cpu-usage.js';
-import { type CopyFigure, copyCeiling } from './ingest-copy.js';
+import { type CopyFigure, copyCeiling, median } from './ingest-copy.js';
 import { ingestUsage } from './ingest-usage.js';
 import { settleIo } from './settle-io.js';
 
@@ -101,14 +101,6 @@ export interface IngestFigures {
   /** Per mode and timing, over the repeats. */
   readonly summary: readonly RatioSummary[];
 }
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 export function summarise(pipelines: readonly PipelineFigure[]): RatioSummary[] {
   const groups = new Map<string, PipelineFigure[]>();
