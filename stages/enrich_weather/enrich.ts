@@ -1,6 +1,9 @@
 /** Pure parts of enrich_weather: what the cache holds and how a reading is joined with it. */
 import type { EnrichedReading, ValidatedReading, WeatherObservation } from '../../domain/messages.js';
-import { isoTime } from '../../domain/time-memo.js';
+import { remember } from '../../domain/remember.js';
+
+/** An observation's hour as sent on the topic (`2017-03-12T07:00:00Z`), once per hour. */
+const observationTime = remember((ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z'));
 
 /** The weather columns a reading carries (precip_depth_6h stays in weather_observations only). */
 export const WEATHER_FIELDS = [
@@ -58,7 +61,7 @@ export function enrichReading(reading: ValidatedReading, weather: CachedWeather 
     sea_level_pressure: weather?.sea_level_pressure ?? null,
     wind_direction: weather?.wind_direction ?? null,
     wind_speed: weather?.wind_speed ?? null,
-    weather_time: weather ? isoTime(weather.time).replace('.000Z', 'Z') : null,
+    weather_time: weather ? observationTime(weather.time) : null,
     weather_missing: weather === undefined,
   };
 }
