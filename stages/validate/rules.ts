@@ -1,8 +1,9 @@
 import { parseMeterId } from '../../domain/ids.js';
-import { RawReadingSchema, SCHEMA_VERSION, type ValidatedReading } from '../../domain/messages.js';
+import { type RawReading, RawReadingSchema, SCHEMA_VERSION, type ValidatedReading } from '../../domain/messages.js';
 import { isMeterType, METER_TYPE_SPECS, type MeterType } from '../../domain/meter-types.js';
 import { remember } from '../../domain/remember.js';
 import { isoTime, parseTime } from '../../domain/time-memo.js';
+import { conformsToRawReading } from './conforms.js';
 import { toCanonical } from './units.js';
 
 /**
@@ -94,6 +95,8 @@ const timeProblem = remember((time: string): Rejection | undefined => {
   return undefined;
 });
 
+const isValidTime = (time: string): boolean => timeProblem(time) === undefined;
+
 /** Checks that need a more specific code than the schema's, run before it. */
 function precheck(obj: Record<string, unknown>): Rejection | undefined {
   if (!('schema_version' in obj)) return reject('schema_violation:schema_version', 'schema_version is missing');
@@ -131,16 +134,21 @@ export function validateReading(
       `payload is ${Array.isArray(raw) ? 'an array' : raw === null ? 'null' : `a ${typeof raw}`}, expected an object`,
     );
   }
-  const early = precheck(raw as Record<string, unknown>);
+  const obj = raw as Record<string, unknown>;
+  const early = precheck(obj);
   if (early) return early;
 
-  const parsed = RawReadingSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = String(issue?.path[0] ?? 'payload');
-    return reject(`schema_violation:${field}`, `${field}: ${issue?.message ?? 'invalid'}`);
+  let r: RawReading;
+  if (conformsToRawReading(obj, isValidTime)) r = obj;
+  else {
+    const parsed = RawReadingSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const field = String(issue?.path[0] ?? 'payload');
+      return reject(`schema_violation:${field}`, `${field}: ${issue?.message ?? 'invalid'}`);
+    }
+    r = parsed.data;
   }
-  const r = parsed.data;
 
   const id = parseMeterId(r.meter_id);
   if (!id) return reject('meter_id_malformed', `meter_id "${r.meter_id}" is not "<building_id>:<meter_type>"`);
