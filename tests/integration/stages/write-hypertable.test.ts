@@ -5,7 +5,8 @@ import { type Envelope, type RawRecord, readDeadLetter, type Stage, TransientErr
 import { enrichReading, toCachedWeather } from '../../../stages/enrich_weather/enrich.js';
 import { observation, reading } from '../../../stages/enrich_weather/test-fixtures.js';
 import { createWriteHypertableStage } from '../../../stages/write_hypertable/index.js';
-import type { WritableReading } from '../../../stages/write_hypertable/rows.js';
+import { toMeterReadingRow, type WritableReading } from '../../../stages/write_hypertable/rows.js';
+import { HypertableWriter } from '../../../stages/write_hypertable/writer.js';
 import { createTestDatabase, eventually, memoryRuntime, type TestDatabase } from './pg-test-db.js';
 
 let db: TestDatabase;
@@ -81,6 +82,33 @@ describe('write_hypertable on PostgreSQL', () => {
     const rows =
       await db.sql`SELECT value, anomaly_score, is_anomaly FROM meter_readings WHERE meter_id = ${base.meter_id} AND time = ${one?.time as string}`;
     expect(rows).toEqual([{ value: 123.5, anomaly_score: 0.9, is_anomaly: true }]);
+  });
+
+  it('new readings go in by plain INSERT; a batch meeting stored ones is upserted whole, then upserts go on for a while', async () => {
+    let now = 1_000_000;
+    const writer = new HypertableWriter(db.sql, 'g-plain', {}, () => now);
+    const offsets = (next: number) => [{ topic: 'direct.readings.enriched.v1', partition: 3, offset: String(next) }];
+    const start = '2016-05-10T00:00:00Z';
+    const values = async () =>
+      (
+        await db.sql<{ value: number }[]>`
+        SELECT value FROM meter_readings WHERE meter_id = ${base.meter_id} AND time >= ${start}::timestamptz
+           AND time < ${start}::timestamptz + interval '1 day' ORDER BY time`
+      ).map((r) => r.value);
+
+    await writer.write(readings(3, start).map(toMeterReadingRow), offsets(3));
+    expect(writer.insertsPlainly).toBe(true);
+    expect(await values()).toEqual([0, 1, 2]);
+
+    // Hours 1 and 2 again (corrected), 3 and 4 new: the plain INSERT meets stored rows.
+    const mixed = readings(4, at(start, 1)).map((r) => ({ ...r, value: r.value + 100 }));
+    await writer.write(mixed.map(toMeterReadingRow), offsets(7));
+    expect(await values()).toEqual([0, 100, 101, 102, 103]);
+    expect(await storedOffset('g-plain', 'direct.readings.enriched.v1', 3)).toBe('7');
+    expect(writer.insertsPlainly).toBe(false);
+
+    now += 61_000;
+    expect(writer.insertsPlainly).toBe(true);
   });
 
   it('rows and offsets commit together: a crash after the rows leaves neither, and is retried', async () => {
