@@ -77,8 +77,8 @@ export interface PipelineFigure {
   /** pipeline readings/s ÷ COPY rows/s. */
   readonly ratio: number;
   readonly complete: boolean;
-  /** Per stage, seconds spent in batches (batches of different partitions overlap). */
-  readonly stageBusySeconds: Readonly<Record<string, number>>;
+  /** Per stage, seconds spent in batches (batches of different partitions overlap) and their count. */
+  readonly stageBusySeconds: Readonly<Record<string, StageBatches>>;
   /** CPU seconds per process group from replay start to the last row (Linux /proc), largest first. */
   readonly cpuSeconds: readonly [string, number][];
   /** Core-seconds nobody used meanwhile (idle or waiting for I/O; NaN off Linux). */
@@ -183,12 +183,35 @@ async function startPipeline(
   return { child, port, assignedAt };
 }
 
-/** Seconds each stage spent in batches (decode + process + acknowledged produce), from the worker's /metrics. */
-async function stageBusySeconds(port: number): Promise<Record<string, number>> {
+export interface StageBatches {
+  readonly seconds: number;
+  readonly batches: number;
+  /** Batches handed in again later (e.g. readings waiting for their weather). */
+  readonly deferrals: number;
+  /** Partition-seconds spent paused (deferrals and retry backoff). */
+  readonly pausedSeconds: number;
+}
+
+/**
+ * Per stage, seconds spent in batches (decode + process + acknowledged produce) and how many
+ * batches, from the worker's /metrics: small batches mean per-batch costs dominate.
+ */
+async function stageBusySeconds(port: number): Promise<Record<string, StageBatches>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const busy: Record<string, number> = {};
-  for (const match of text.matchAll(/^pipeline_batch_duration_seconds_sum\{stage="([a-z_+]+)"\} ([0-9.e+-]+)$/gm)) {
-    busy[match[1] as string] = Number(match[2]);
+  const busy: Record<string, StageBatches> = {};
+  const fields = {
+    pipeline_batch_duration_seconds_sum: 'seconds',
+    pipeline_batch_duration_seconds_count: 'batches',
+    pipeline_deferrals_total: 'deferrals',
+    pipeline_paused_seconds_total: 'pausedSeconds',
+  } as const;
+  const pattern = /^([a-z_]+)\{stage="([a-z_+]+)"[^}]*\} ([0-9.e+-]+)$/gm;
+  for (const [, metric, stage, value] of text.matchAll(pattern)) {
+    const field = fields[metric as keyof typeof fields];
+    if (field === undefined) continue;
+    const entry = busy[stage as string] ?? { seconds: 0, batches: 0, deferrals: 0, pausedSeconds: 0 };
+    // Counters with more labels (the deferral reason) add up per stage.
+    busy[stage as string] = { ...entry, [field]: entry[field] + Number(value) };
   }
   return busy;
 }
@@ -472,7 +495,10 @@ export function renderIngest(f: IngestFigures): string {
     ...f.pipelines.flatMap((p) => [
       `pipeline (validate → enrich_weather → write_hypertable, ${label[p.mode]}; ${when[p.timing]}): ${p.rows} rows + ${p.deadLetters} dead letters in ${p.pipelineSeconds.toFixed(1)} s = ${rate(p.pipelinePerSecond)}${p.complete ? '' : '  (INCOMPLETE)'}  [replay ${p.replaySeconds.toFixed(1)} s]`,
       `  time in batches per stage (partitions overlap): ${Object.entries(p.stageBusySeconds)
-        .map(([stage, seconds]) => `${stage} ${seconds.toFixed(1)} s`)
+        .map(
+          ([stage, b]) =>
+            `${stage} ${b.seconds.toFixed(1)} s in ${b.batches} batches, ${b.deferrals} deferred, paused ${b.pausedSeconds.toFixed(1)} s`,
+        )
         .join(', ')}`,
       `  CPU seconds meanwhile (${availableParallelism()} cores × ${p.pipelineSeconds.toFixed(1)} s = ${(availableParallelism() * p.pipelineSeconds).toFixed(1)} s): ${p.cpuSeconds
         .map(([group, seconds]) => `${group} ${seconds.toFixed(1)}`)
