@@ -150,13 +150,15 @@ export class KafkaBroker implements Broker {
         for (const slice of sliceBySize(records, maxRequestBytes)) {
           const byTopic = new Map<
             string,
-            { key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | string> }[]
+            { key: Buffer | null; value: Buffer | string | null; headers: Record<string, Buffer | string> }[]
           >();
           for (const r of slice) {
             const messages = byTopic.get(r.topic) ?? [];
             messages.push({
+              // The key is hashed for the partition, so bytes once here; a text value is written
+              // into the request as it is (a Buffer first would be one more copy per record).
               key: toBuffer(r.key),
-              value: toBuffer(r.value),
+              value: r.value ?? null,
               headers: (r.headers ?? {}) as Record<string, Buffer | string>,
             });
             byTopic.set(r.topic, messages);

@@ -14,6 +14,7 @@
  */
 import { adoptSafely, decodeSafely } from './codecs.js';
 import { defaultClassify, FatalError } from './errors.js';
+import { offsetAfter } from './offsets.js';
 import type {
   Codec,
   Envelope,
@@ -281,17 +282,19 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
   };
 }
 
-/** Next offset per partition after the records of `batch`. */
+/** Next offset per partition after the records of `batch` (parsed once per partition, not per record). */
 function inputEnd(batch: readonly Envelope<unknown>[]): StoredOffset[] {
-  const next = new Map<string, StoredOffset>();
+  const highest = new Map<string, RawRecord>();
   for (const { raw } of batch) {
     const key = `${raw.topic}\u0000${raw.partition}`;
-    const offset = BigInt(raw.offset) + 1n;
-    const known = next.get(key);
-    if (!known || offset > BigInt(known.offset))
-      next.set(key, { topic: raw.topic, partition: raw.partition, offset: offset.toString() });
+    const known = highest.get(key);
+    if (!known || offsetAfter(raw.offset, known.offset)) highest.set(key, raw);
   }
-  return [...next.values()];
+  return [...highest.values()].map((raw) => ({
+    topic: raw.topic,
+    partition: raw.partition,
+    offset: (BigInt(raw.offset) + 1n).toString(),
+  }));
 }
 
 function childContext(ctx: StageContext, step: AnyStage): StageContext {

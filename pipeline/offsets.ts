@@ -1,3 +1,6 @@
+/** Kafka offsets are decimal strings without leading zeros: the longer one is larger, else the text decides. */
+export const offsetAfter = (a: string, b: string): boolean => a.length > b.length || (a.length === b.length && a > b);
+
 /**
  * Per-partition watermark of finished work. An offset is "finished" once every output and dead
  * letter it caused has been acknowledged by the broker; only the contiguous finished prefix is

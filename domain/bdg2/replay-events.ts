@@ -4,6 +4,7 @@ import { meterId } from '../ids.js';
 import { type RawReading, SCHEMA_VERSION, type WeatherObservation } from '../messages.js';
 import { METER_TYPE_SPECS, type MeterType } from '../meter-types.js';
 import { remember } from '../remember.js';
+import { isoTime } from '../time-memo.js';
 import { localToUtc, parseNaiveLocal } from './local-time.js';
 import { readWeatherFile } from './weather-csv.js';
 import { openWideFile, type WideFile, type WideRow } from './wide-csv.js';
@@ -225,7 +226,7 @@ export class ReplayReader {
         building_id: cell.column,
         site_id: building.siteId,
         meter_type: type,
-        time: new Date(utc.utcMs).toISOString(),
+        time: isoTime(utc.utcMs),
         value,
         unit,
         source: this.source,

@@ -8,12 +8,29 @@ import { MemoryBroker } from '../../pipeline/broker-memory.js';
 import { buildDeadLetter, buildReplay, DlqGuard, dlqHeader, readDeadLetter } from '../../pipeline/dlq.js';
 import { startHealthServer } from '../../pipeline/health.js';
 import { PipelineMetrics } from '../../pipeline/metrics.js';
-import { OffsetTracker } from '../../pipeline/offsets.js';
+import { OffsetTracker, offsetAfter } from '../../pipeline/offsets.js';
 import { backoffDelayMs, RetryBudget } from '../../pipeline/retry.js';
 import type { RawRecord } from '../../pipeline/stage.js';
 import { consumerGroup, deadLetterTopic, physicalTopic } from '../../pipeline/topics.js';
 import { runWorker } from '../../pipeline/worker.js';
 import { echoStage } from './helpers.js';
+
+describe('offsetAfter', () => {
+  it('orders offset strings as the numbers they are, beyond 2^53 too', () => {
+    const pairs: [string, string][] = [
+      ['10', '9'],
+      ['100', '99'],
+      ['12', '11'],
+      ['9007199254740993', '9007199254740992'],
+      ['1', '0'],
+    ];
+    for (const [later, earlier] of pairs) {
+      expect(offsetAfter(later, earlier)).toBe(true);
+      expect(offsetAfter(earlier, later)).toBe(false);
+      expect(offsetAfter(later, later)).toBe(false);
+    }
+  });
+});
 
 describe('OffsetTracker', () => {
   it('commits only the contiguous finished prefix', () => {
