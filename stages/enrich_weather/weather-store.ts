@@ -101,14 +101,19 @@ export class WeatherStore implements WeatherSource {
     const sites = pgArrayLiteral(queries.map((q) => q.site));
     const times = pgArrayLiteral(queries.map((q) => new Date(q.time).toISOString()));
     const rows = await this.sql.unsafe<(Partial<WeatherRow> & { i: string; has_later: boolean })[]>(
-      `SELECT q.i, w.site_id, w.time, ${weatherColumns},
-              EXISTS (SELECT 1 FROM weather_observations l WHERE l.site_id = q.site_id AND l.time >= q.time) AS has_later
+      // has_later as ORDER BY … LIMIT 1, not EXISTS: the planner ran the EXISTS as a sequential
+      // scan of the site's whole history, which at the live edge (no later row) reads every row.
+      `SELECT q.i, w.site_id, w.time, ${weatherColumns}, later.time IS NOT NULL AS has_later
          FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS q(site_id, time, i)
          LEFT JOIN LATERAL (
            SELECT * FROM weather_observations o
             WHERE o.site_id = q.site_id AND o.time <= q.time
               AND o.time >= q.time - make_interval(secs => $3::double precision / 1000)
-            ORDER BY o.time DESC LIMIT 1) w ON true`,
+            ORDER BY o.time DESC LIMIT 1) w ON true
+         LEFT JOIN LATERAL (
+           SELECT l.time FROM weather_observations l
+            WHERE l.site_id = q.site_id AND l.time >= q.time
+            ORDER BY l.time LIMIT 1) later ON true`,
       [sites, times, toleranceMs],
       // Prepared once per connection (postgres.js `unsafe` defaults to unnamed statements).
       { prepare: true },

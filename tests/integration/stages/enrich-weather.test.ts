@@ -58,6 +58,34 @@ describe('enrich_weather on PostgreSQL', () => {
     await stage.close?.();
   });
 
+  it('the store answers the as-of join and whether a later observation exists, at the live edge too', async () => {
+    const T1 = Date.parse('2016-09-01T00:00:00Z');
+    const at = (hour: number) => T1 + hour * HOUR;
+    const store = new WeatherStore(db.sql);
+    await store.upsert([0, 1, 3].map((h) => ({ ...weatherAt('Panther', 0, h), time: iso(at(h)) })));
+    const answers = await store.asOf(
+      [
+        { site: 'Panther', time: at(1) }, // own hour
+        { site: 'Panther', time: at(2) }, // gap: hour 1, and hour 3 exists
+        { site: 'Panther', time: at(3) }, // own hour, the newest: it counts as later-or-equal
+        { site: 'Panther', time: at(4) }, // live edge: hour 3, nothing later
+        { site: 'Panther', time: at(10) }, // beyond the tolerance, nothing later
+        { site: 'Panther', time: at(-1) }, // before the first: nothing yet, later ones exist
+        { site: 'Rat', time: at(1) }, // a site without weather
+      ],
+      3 * HOUR,
+    );
+    expect(answers.map((a) => [a.match?.air_temperature ?? null, a.hasLater])).toEqual([
+      [1, true],
+      [1, true],
+      [3, true],
+      [3, false],
+      [null, false],
+      [null, true],
+      [null, false],
+    ]);
+  });
+
   it('through the runner: weather arriving after its reading is joined; weather is stored; a bad observation is dead-lettered alone', async () => {
     const { broker, run } = memoryRuntime(2);
     // Generous wait: the weather below is what ends it (if it did not, the reading would come out weather_missing).
