@@ -40,5 +40,7 @@ COPY --from=build /app/grafana ./grafana
 # The base image's unprivileged `node` user (uid 1000); tsx caches transpiled files under /tmp.
 USER node
 EXPOSE 8080 9464
+# V8 flags of every eaio process (cli/node-flags.ts says why).
+ENV NODE_OPTIONS=--max-semi-space-size=64
 ENTRYPOINT ["node", "bin/eaio.mjs"]
 CMD ["--help"]

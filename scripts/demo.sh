@@ -4,4 +4,4 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 bash scripts/bootstrap.sh
-exec node bin/eaio.mjs demo "$@"
+exec node --max-semi-space-size=64 bin/eaio.mjs demo "$@"

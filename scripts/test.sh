@@ -8,7 +8,7 @@ cd "$repo"
 started=$(date +%s)
 bash scripts/bootstrap.sh
 echo "[test] starting the local stack (first run installs it; see .local/logs/ on failure)…"
-node bin/eaio.mjs services up
+node --max-semi-space-size=64 bin/eaio.mjs services up
 echo "[test] type-checking…"
 npx tsc --noEmit -p tsconfig.json
 echo "[test] lint…"

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import { type Command, UsageError } from '../command.js';
+import { EAIO_NODE_FLAGS } from '../node-flags.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const eaioBin = fileURLToPath(new URL('../../bin/eaio.mjs', import.meta.url));
@@ -29,7 +30,7 @@ Replaying twice is safe: the writer is idempotent on (meter, time).`;
 function eaio(args: readonly string[], step: string): Promise<void> {
   console.log(`\n▶ ${step}: eaio ${args.join(' ')}`);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [eaioBin, ...args], { stdio: 'inherit', cwd: repoRoot });
+    const child = spawn(process.execPath, [...EAIO_NODE_FLAGS, eaioBin, ...args], { stdio: 'inherit', cwd: repoRoot });
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       if (code === 0) resolve();

@@ -18,6 +18,7 @@ import kafkajs from 'kafkajs';
 import postgres, { type Sql } from 'postgres';
 import { writeCatalog } from '../../cli/commands/import.js';
 import { createCliProducer } from '../../cli/kafka-producer.js';
+import { EAIO_NODE_FLAGS } from '../../cli/node-flags.js';
 import { publishHours } from '../../cli/replay-publisher.js';
 import { loadEnv } from '../../config/load.js';
 import { parseMetadata } from '../../domain/bdg2/metadata.js';
@@ -153,7 +154,7 @@ async function startPipeline(
   mode: IngestMode,
 ): Promise<{ child: ChildProcess; port: number; assignedAt: number }> {
   let assignedAt: number | undefined;
-  const child = spawn(process.execPath, ['bin/eaio.mjs', 'run', ...stageArgs(mode)], {
+  const child = spawn(process.execPath, [...EAIO_NODE_FLAGS, 'bin/eaio.mjs', 'run', ...stageArgs(mode)], {
     cwd: process.cwd(),
     env,
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import type { Sql } from 'postgres';
+import { EAIO_NODE_FLAGS } from '../../../cli/node-flags.js';
 import { loadEnv } from '../../../config/load.js';
 import { readingKey, WEATHER_COLUMNS, type WeatherColumn } from './bdg2-expected.js';
 
@@ -44,7 +45,7 @@ export class EaioProcesses {
   }
 
   start(args: readonly string[], env: Record<string, string> = {}): Running {
-    const child = spawn(process.execPath, ['bin/eaio.mjs', ...args], {
+    const child = spawn(process.execPath, [...EAIO_NODE_FLAGS, 'bin/eaio.mjs', ...args], {
       cwd: process.cwd(),
       env: { ...this.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
