@@ -8,10 +8,14 @@ const flags = EAIO_NODE_FLAGS.join(' ');
 describe('eaio processes start with the same V8 flags everywhere', () => {
   it('the shebang, the npm scripts and the shell scripts pass cli/node-flags.ts', () => {
     expect(read('bin/eaio.mjs').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flags}`);
-    const scripts = Object.values(JSON.parse(read('package.json')).scripts as Record<string, string>);
+    // The benchmarks' own process measures the COPY ceiling: it runs with Node's defaults, since
+    // with the flags its COPY measured ~3 % slower, which would flatter the pipeline's ratio.
+    const scripts = Object.entries(JSON.parse(read('package.json')).scripts as Record<string, string>)
+      .filter(([name]) => !name.startsWith('bench'))
+      .map(([, command]) => command);
     const shell = ['scripts/demo.sh', 'scripts/test.sh'].flatMap((f) => read(f).split('\n'));
     const launches = [...scripts, ...shell].filter((line) => line.includes('bin/eaio.mjs'));
-    expect(launches.length).toBeGreaterThan(4);
+    expect(launches.length).toBeGreaterThanOrEqual(4);
     for (const line of launches) expect(line).toContain(`node ${flags} bin/eaio.mjs`);
   });
 
