@@ -11,6 +11,8 @@
  *    time), like java.time / Temporal's "earlier". BDG2 has one row per wall-clock hour, so only one
  *    of the two real hours is represented; the other stays a gap.
  */
+import { remember } from '../remember.js';
+
 export type LocalToUtc =
   | { readonly kind: 'ok'; readonly utcMs: number; readonly ambiguous: boolean }
   | { readonly kind: 'nonexistent' }
@@ -68,15 +70,26 @@ export function parseNaiveLocal(local: string): number | undefined {
   return ms;
 }
 
+/**
+ * zoneOffsetMs remembered per (instant, zone). Converting hour after hour asks for each instant up
+ * to three times: as the probe a day after one hour, as another hour's check, and as the probe a
+ * day before a third; each answer costs an Intl formatToParts.
+ */
+const rememberedOffset = remember((key: string): number => {
+  const at = key.indexOf('@');
+  return zoneOffsetMs(Number(key.slice(0, at)), key.slice(at + 1));
+});
+const offsetAt = (utcMs: number, timeZone: string): number => rememberedOffset(`${utcMs}@${timeZone}`);
+
 export function localToUtc(local: string, timeZone: string): LocalToUtc {
   const wall = parseNaiveLocal(local);
   if (wall === undefined) return { kind: 'invalid', reason: `"${local}" is not a YYYY-MM-DD HH:MM:SS time` };
   // A zone changes its offset at most once within a day either side, so the offsets in force a day
   // before and a day after are the only candidates; a candidate is right if it maps back to itself.
-  const candidates = new Set([zoneOffsetMs(wall - DAY_MS, timeZone), zoneOffsetMs(wall + DAY_MS, timeZone)]);
+  const candidates = new Set([offsetAt(wall - DAY_MS, timeZone), offsetAt(wall + DAY_MS, timeZone)]);
   const instants = [...candidates]
     .map((offset) => wall - offset)
-    .filter((utc) => zoneOffsetMs(utc, timeZone) === wall - utc);
+    .filter((utc) => offsetAt(utc, timeZone) === wall - utc);
   if (instants.length === 0) return { kind: 'nonexistent' };
   return { kind: 'ok', utcMs: Math.min(...instants), ambiguous: instants.length > 1 };
 }
