@@ -22,3 +22,11 @@ export function pgArrayLiteral(values: readonly PgScalar[]): string {
   for (let i = 0; i < values.length; i++) literal += (i === 0 ? '' : ',') + element(values[i]);
   return `${literal}}`;
 }
+
+/** The literal of one field of many rows (`pgArrayLiteral(rows.map((r) => r[field]))` without the array). */
+export function pgArrayLiteralOf<K extends string>(rows: readonly { readonly [F in K]: PgScalar }[], field: K): string {
+  let literal = '{';
+  for (let i = 0; i < rows.length; i++)
+    literal += (i === 0 ? '' : ',') + element((rows[i] as { [F in K]: PgScalar })[field]);
+  return `${literal}}`;
+}

@@ -7,7 +7,7 @@
 import type { Sql, TransactionSql } from 'postgres';
 import type { StoredOffset, TopicPartition } from '../../pipeline/index.js';
 import { TransientError } from '../../pipeline/index.js';
-import { pgArrayLiteral } from '../shared/pg-array.js';
+import { pgArrayLiteral, pgArrayLiteralOf } from '../shared/pg-array.js';
 import { sqlState } from '../shared/pg-errors.js';
 import { type MeterReadingRow, monthsOf, ROW_COLUMNS, type RowColumn } from './rows.js';
 
@@ -84,9 +84,16 @@ export function isMissingPartition(error: unknown): boolean {
  * NULLs, so the rows are the same with fewer bytes to build, send and parse.
  */
 export function columnParameters(rows: readonly MeterReadingRow[]): (string | null)[] {
+  // One pass per column straight into its literal: no per-column array of values in between.
   return ROW_COLUMNS.map((c) => {
-    const values = rows.map((r) => r[c]);
-    return values.every((v) => v === null) ? null : pgArrayLiteral(values);
+    let allNull = true;
+    for (const row of rows) {
+      if (row[c] !== null) {
+        allNull = false;
+        break;
+      }
+    }
+    return allNull ? null : pgArrayLiteralOf(rows, c);
   });
 }
 
