@@ -85,7 +85,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
       const cached = toCachedWeather(o);
       cache.put(o.site_id, cached);
       waits.weatherArrived(o.site_id);
-      join.weatherArrived(o.site_id);
+      join.weatherArrived(o.site_id, cached);
       if (cached.time > newestWeather) newestWeather = cached.time;
     }
     return observations.map(() => ok<EnrichedReading>());

@@ -120,9 +120,50 @@ describe('WeatherJoin', () => {
     expect(store.calls).toHaveLength(3);
     await join.lookup([{ site: 'Rat', time: 13 * HOUR }], TOLERANCE, { fresh: true }); // … unless fresh
     expect(store.calls).toHaveLength(4);
-    join.weatherArrived('Rat');
-    const answers = await ask(12);
+    join.weatherArrived('Rat', weather(20, 5)); // stored by this member: the edge moves past hour 20
+    const answers = await ask(12); // before the edge now: asked
     expect(store.calls).toHaveLength(5);
     expect(answers[0]).toEqual({ match: undefined, settled: false });
+  });
+
+  it('at the live edge a later batch does not ask again: the store had nothing after its match', async () => {
+    let now = 0;
+    const store = new FakeStore({ Panther: [weather(8, 1)] });
+    // A cache that keeps almost nothing, so the edge alone has to carry the match.
+    const cache = new AsOfCache<CachedWeather>(TOLERANCE, 0);
+    const join = new WeatherJoin(cache, store, 1_000, () => now);
+    const ask = (hour: number) => join.lookup([{ site: 'Panther', time: hour * HOUR }], TOLERANCE);
+    expect(await ask(9)).toEqual([{ match: expect.objectContaining({ air_temperature: 1 }), settled: false }]);
+    expect(store.calls).toHaveLength(1);
+    // Later hours, same second: the answer is known (hour 8 within 3 h, then nothing), no round trip.
+    expect(await ask(10)).toEqual([{ match: expect.objectContaining({ air_temperature: 1 }), settled: false }]);
+    expect(await ask(12)).toEqual([{ match: undefined, settled: false }]);
+    expect(store.calls).toHaveLength(1);
+
+    // Weather this member stores moves the edge; it is known even once the cache dropped it.
+    const eleven = weather(11, 2);
+    store.rows.Panther?.push(eleven);
+    join.weatherArrived('Panther', eleven);
+    cache.put('Panther', weather(40, 3)); // evicts hour 11 from the cache
+    expect(await ask(12)).toEqual([{ match: expect.objectContaining({ air_temperature: 2 }), settled: false }]);
+    expect(store.calls).toHaveLength(1);
+
+    expect((await ask(7))[0]?.match).toBeUndefined(); // before the edge: asked
+    expect(store.calls).toHaveLength(2);
+    now = 1_000; // stale: another member may have stored weather meanwhile
+    await ask(13);
+    expect(store.calls).toHaveLength(3);
+  });
+
+  it('a fresh answer replaces what was known: later weather stored elsewhere ends the edge', async () => {
+    const store = new FakeStore({ Panther: [weather(8, 1)] });
+    const join = new WeatherJoin(new AsOfCache<CachedWeather>(TOLERANCE, 72 * HOUR), store, 60_000, () => 0);
+    await join.lookup([{ site: 'Panther', time: 9 * HOUR }], TOLERANCE);
+    store.rows.Panther?.push(weather(10, 2)); // another member stored hour 10
+    const [fresh] = await join.lookup([{ site: 'Panther', time: 9 * HOUR }], TOLERANCE, { fresh: true });
+    expect(fresh?.settled).toBe(true); // hour 10 exists: waiting cannot improve hour 9
+    const [next] = await join.lookup([{ site: 'Panther', time: 10 * HOUR }], TOLERANCE);
+    expect(next).toMatchObject({ match: { air_temperature: 2 }, settled: true });
+    expect(store.calls).toHaveLength(3);
   });
 });

@@ -10,7 +10,7 @@
  */
 import type { AsOfCache } from './as-of-cache.js';
 import { type CachedWeather, newerWeather } from './enrich.js';
-import type { WeatherQuery, WeatherSource } from './weather-store.js';
+import type { AsOfAnswer, WeatherQuery, WeatherSource } from './weather-store.js';
 
 export interface JoinAnswer {
   readonly match: CachedWeather | undefined;
@@ -24,17 +24,28 @@ interface Slot {
 }
 
 /**
- * Sites the store had nothing for from some time on, and when it said so. A site without weather
- * (or whose weather is late) would otherwise cost a store round trip in every batch. Trusted for
- * `emptyTtlMs` only: another member may store that site's weather meanwhile.
+ * What the store holds of a site's newest weather, as learnt when it was asked: nothing at or after
+ * `from`, and `last` (when known) its newest observation before `from`, none in between. At the live
+ * edge (readings consumed before their hour's weather) and for sites without weather, every batch
+ * would otherwise cost a store round trip. Moved forward by the weather this member stores itself;
+ * trusted for `emptyTtlMs` only, since another member may store that site's weather meanwhile.
  */
-interface EmptyStretch {
+interface StoreEdge {
   readonly from: number;
+  readonly last?: CachedWeather;
   readonly seenAt: number;
 }
 
+/** The edge once the store holds `observation` too (stored by this member). */
+function advance(edge: StoreEdge, observation: CachedWeather): StoreEdge {
+  if (observation.time < edge.from && observation.time !== edge.last?.time) return edge;
+  return { from: Math.max(edge.from, observation.time + 1), last: observation, seenAt: edge.seenAt };
+}
+
 export class WeatherJoin {
-  private readonly empty = new Map<string, EmptyStretch>();
+  private readonly edges = new Map<string, StoreEdge>();
+  /** Per site, the newest observation this member stored (an answer in flight may predate it). */
+  private readonly storedNewest = new Map<string, CachedWeather>();
 
   constructor(
     private readonly cache: AsOfCache<CachedWeather>,
@@ -43,9 +54,12 @@ export class WeatherJoin {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Weather for `site` came in through this member: the store is worth asking again. */
-  weatherArrived(site: string): void {
-    this.empty.delete(site);
+  /** This member stored `observation`: a known edge of the site's weather moves past it. */
+  weatherArrived(site: string, observation: CachedWeather): void {
+    const newest = this.storedNewest.get(site);
+    if (newest === undefined || observation.time >= newest.time) this.storedNewest.set(site, observation);
+    const edge = this.edges.get(site);
+    if (edge !== undefined) this.edges.set(site, advance(edge, observation));
   }
 
   /** `fresh`: ask the store even about sites it recently had nothing for. */
@@ -72,30 +86,34 @@ export class WeatherJoin {
       slot.best?.time === time || (slot.best !== undefined && this.cache.hasObservationAfter(site, time));
   }
 
-  /** Known (recently) to have nothing in the store for this query's window or later. */
-  private knownEmpty(query: WeatherQuery, toleranceMs: number, now: number): boolean {
-    const stretch = this.empty.get(query.site);
-    return stretch !== undefined && now - stretch.seenAt < this.emptyTtlMs && query.time - toleranceMs >= stretch.from;
+  /**
+   * The store's answer to `query` when the site's known edge decides it: nothing at or after the
+   * query's hour, and as match the edge's `last` if within the tolerance (or nothing in the window).
+   */
+  private knownAnswer(query: WeatherQuery, toleranceMs: number, now: number): { match?: CachedWeather } | undefined {
+    const edge = this.edges.get(query.site);
+    if (edge === undefined || now - edge.seenAt >= this.emptyTtlMs) return undefined;
+    if (edge.last === undefined) return query.time - toleranceMs >= edge.from ? {} : undefined;
+    if (query.time < edge.from) return undefined;
+    return query.time - edge.last.time <= toleranceMs ? { match: edge.last } : {};
   }
 
   /** One round trip for the distinct (site, hour) pairs of `slots`; matches also go into the cache. */
   private async askStore(open: readonly Slot[], toleranceMs: number, fresh: boolean): Promise<void> {
     const asked = this.now();
-    const slots = fresh ? open : open.filter((slot) => !this.knownEmpty(slot.query, toleranceMs, asked));
+    const slots: Slot[] = [];
+    for (const slot of open) {
+      const known = fresh ? undefined : this.knownAnswer(slot.query, toleranceMs, asked);
+      // Known: nothing at or after the hour, so the slot stays unsettled, with the edge's match.
+      if (known) slot.best = newerWeather(slot.best, known.match);
+      else slots.push(slot);
+    }
     if (slots.length === 0) return;
     const distinct = new Map<string, WeatherQuery>();
     for (const slot of slots) distinct.set(queryKey(slot.query), slot.query);
     const queries = [...distinct.values()];
     const answers = await this.store.asOf(queries, toleranceMs);
-    queries.forEach((query, i) => {
-      const answer = answers[i];
-      if (!answer || answer.match || answer.hasLater) return;
-      const from = query.time - toleranceMs;
-      const known = this.empty.get(query.site);
-      const stillValid = known !== undefined && asked - known.seenAt < this.emptyTtlMs;
-      // Nothing in [time − tolerance, ∞): later queries of the site within that stretch need no round trip.
-      if (!stillValid || from < known.from) this.empty.set(query.site, { from, seenAt: asked });
-    });
+    this.learnEdges(queries, answers, toleranceMs, asked);
     const byKey = new Map(queries.map((q, i) => [queryKey(q), answers[i]]));
     for (const slot of slots) {
       const answer = byKey.get(queryKey(slot.query));
@@ -103,6 +121,36 @@ export class WeatherJoin {
       if (answer.match) this.cache.put(slot.query.site, answer.match);
       slot.best = newerWeather(slot.best, answer.match);
       slot.settled ||= answer.hasLater || slot.best?.time === slot.query.time;
+    }
+  }
+
+  /**
+   * The freshest word on the sites just asked about replaces what was known of them. An answer with
+   * no later observation says: nothing at or after the hour, and, with a match, nothing after the
+   * match either (it is the newest at or before the hour); without one, nothing within the tolerance
+   * before the hour. Answers of one round agree, and the smallest `from` says the most.
+   */
+  private learnEdges(
+    queries: readonly WeatherQuery[],
+    answers: readonly (AsOfAnswer | undefined)[],
+    toleranceMs: number,
+    asked: number,
+  ): void {
+    const learnt = new Map<string, StoreEdge | undefined>();
+    queries.forEach((query, i) => {
+      const answer = answers[i];
+      if (!learnt.has(query.site)) learnt.set(query.site, undefined);
+      if (!answer || answer.hasLater) return;
+      const edge: StoreEdge = answer.match
+        ? { from: answer.match.time + 1, last: answer.match, seenAt: asked }
+        : { from: query.time - toleranceMs, seenAt: asked };
+      const previous = learnt.get(query.site);
+      if (previous === undefined || edge.from < previous.from) learnt.set(query.site, edge);
+    });
+    for (const [site, edge] of learnt) {
+      const stored = this.storedNewest.get(site);
+      if (edge) this.edges.set(site, stored && stored.time >= edge.from ? advance(edge, stored) : edge);
+      else this.edges.delete(site);
     }
   }
 }
