@@ -56,12 +56,49 @@ describe('WeatherJoin', () => {
     expect(store.calls).toEqual([]);
   });
 
-  it('falls back to the store for sites the cache does not hold, and caches what it found', async () => {
+  it('falls back to the store for sites the cache does not hold, and leaves the cache to its own weather', async () => {
     const { cache, store, join } = setup(new FakeStore({ Rat: [weather(5, 7), weather(9, 8)] }));
     const [answer] = await join.lookup([{ site: 'Rat', time: 6 * HOUR }], TOLERANCE);
     expect(answer).toMatchObject({ match: { air_temperature: 7 }, settled: true });
     expect(store.calls).toHaveLength(1);
-    expect(cache.lookup('Rat', 6 * HOUR)?.air_temperature).toBe(7);
+    expect(cache.lookup('Rat', 6 * HOUR)).toBeUndefined();
+  });
+
+  it('a later hour found in the store does not let the cache settle an earlier reading with an older hour', async () => {
+    // This member cached hour 100; another member stored hours 101 to 103.
+    const { cache, join } = setup(new FakeStore({ Panther: [100, 101, 102, 103].map((h) => weather(h, h)) }));
+    cache.put('Panther', weather(100, 100));
+    await join.lookup([{ site: 'Panther', time: 103 * HOUR }], TOLERANCE);
+    const [answer] = await join.lookup([{ site: 'Panther', time: 102 * HOUR }], TOLERANCE);
+    expect(answer).toMatchObject({ match: { air_temperature: 102 }, settled: true });
+  });
+
+  it('weather stored while a store answer is in flight is not overridden by that answer', async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const rows = { Panther: [weather(9, 1)] };
+    const inner = new FakeStore(rows);
+    const slow: WeatherSource = {
+      async asOf(queries, toleranceMs) {
+        const answers = await inner.asOf(queries, toleranceMs); // read before the correction …
+        await held; // … answered after it
+        return answers;
+      },
+    };
+    const cache = new AsOfCache<CachedWeather>(TOLERANCE, 72 * HOUR);
+    const join = new WeatherJoin(cache, slow, 60_000, () => 0);
+    const pending = join.lookup([{ site: 'Panther', time: 10 * HOUR }], TOLERANCE);
+    const corrected = weather(9, 2); // this member stores a corrected hour 9 meanwhile
+    rows.Panther = [corrected];
+    cache.put('Panther', corrected);
+    join.weatherArrived('Panther', corrected);
+    release();
+    await pending;
+    const [next] = await join.lookup([{ site: 'Panther', time: 11 * HOUR }], TOLERANCE);
+    expect(next?.match?.air_temperature).toBe(2);
+    expect(inner.calls).toHaveLength(2); // the racing answer taught nothing: asked again
   });
 
   it('asks the store once per distinct site and hour', async () => {

@@ -44,8 +44,9 @@ function advance(edge: StoreEdge, observation: CachedWeather): StoreEdge {
 
 export class WeatherJoin {
   private readonly edges = new Map<string, StoreEdge>();
-  /** Per site, the newest observation this member stored (an answer in flight may predate it). */
-  private readonly storedNewest = new Map<string, CachedWeather>();
+  /** Weather this member stored, counted; per site, the count at its last observation. */
+  private arrivals = 0;
+  private readonly lastArrival = new Map<string, number>();
 
   constructor(
     private readonly cache: AsOfCache<CachedWeather>,
@@ -56,8 +57,7 @@ export class WeatherJoin {
 
   /** This member stored `observation`: a known edge of the site's weather moves past it. */
   weatherArrived(site: string, observation: CachedWeather): void {
-    const newest = this.storedNewest.get(site);
-    if (newest === undefined || observation.time >= newest.time) this.storedNewest.set(site, observation);
+    this.lastArrival.set(site, ++this.arrivals);
     const edge = this.edges.get(site);
     if (edge !== undefined) this.edges.set(site, advance(edge, observation));
   }
@@ -98,9 +98,15 @@ export class WeatherJoin {
     return query.time - edge.last.time <= toleranceMs ? { match: edge.last } : {};
   }
 
-  /** One round trip for the distinct (site, hour) pairs of `slots`; matches also go into the cache. */
+  /**
+   * One round trip for the distinct (site, hour) pairs of `slots`. Its matches do not go into the
+   * cache: the cache holds the weather this member consumed (complete for its sites within the
+   * window), and a stray later hour from the store would let the cache settle a reading with an
+   * older hour while the store holds a closer one (stored by another member).
+   */
   private async askStore(open: readonly Slot[], toleranceMs: number, fresh: boolean): Promise<void> {
     const asked = this.now();
+    const round = this.arrivals;
     const slots: Slot[] = [];
     for (const slot of open) {
       const known = fresh ? undefined : this.knownAnswer(slot.query, toleranceMs, asked);
@@ -113,12 +119,11 @@ export class WeatherJoin {
     for (const slot of slots) distinct.set(queryKey(slot.query), slot.query);
     const queries = [...distinct.values()];
     const answers = await this.store.asOf(queries, toleranceMs);
-    this.learnEdges(queries, answers, toleranceMs, asked);
+    this.learnEdges(queries, answers, toleranceMs, asked, round);
     const byKey = new Map(queries.map((q, i) => [queryKey(q), answers[i]]));
     for (const slot of slots) {
       const answer = byKey.get(queryKey(slot.query));
       if (!answer) continue;
-      if (answer.match) this.cache.put(slot.query.site, answer.match);
       slot.best = newerWeather(slot.best, answer.match);
       slot.settled ||= answer.hasLater || slot.best?.time === slot.query.time;
     }
@@ -128,13 +133,16 @@ export class WeatherJoin {
    * The freshest word on the sites just asked about replaces what was known of them. An answer with
    * no later observation says: nothing at or after the hour, and, with a match, nothing after the
    * match either (it is the newest at or before the hour); without one, nothing within the tolerance
-   * before the hour. Answers of one round agree, and the smallest `from` says the most.
+   * before the hour. Answers of one round agree, and the smallest `from` says the most. A site
+   * whose weather this member stored while the round was in flight learns nothing from it (the
+   * answer may predate that weather), nor does an edge learnt by a round asked later get replaced.
    */
   private learnEdges(
     queries: readonly WeatherQuery[],
     answers: readonly (AsOfAnswer | undefined)[],
     toleranceMs: number,
     asked: number,
+    round: number,
   ): void {
     const learnt = new Map<string, StoreEdge | undefined>();
     queries.forEach((query, i) => {
@@ -148,8 +156,9 @@ export class WeatherJoin {
       if (previous === undefined || edge.from < previous.from) learnt.set(query.site, edge);
     });
     for (const [site, edge] of learnt) {
-      const stored = this.storedNewest.get(site);
-      if (edge) this.edges.set(site, stored && stored.time >= edge.from ? advance(edge, stored) : edge);
+      const current = this.edges.get(site);
+      if (current !== undefined && current.seenAt > asked) continue;
+      if (edge && (this.lastArrival.get(site) ?? 0) <= round) this.edges.set(site, edge);
       else this.edges.delete(site);
     }
   }
