@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 // Runs the TypeScript CLI through tsx so that `npx eaio` works without a build step.
 import { register } from 'tsx/esm/api';
 

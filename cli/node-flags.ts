@@ -5,9 +5,11 @@
  * replay at max speed churns through encoded records just as fast. 64 MiB lets them die young.
  * Measured with `eaio bench ingest` in alternating A/B runs: about +10 % readings/s end to end,
  * for at most ~150 MiB more memory per process. Flags only work at process start, so they are
- * repeated where processes start: bin/eaio.mjs's shebang, package.json's scripts, scripts/*.sh,
- * the Dockerfile (NODE_OPTIONS) and the CLI's own spawns; tests/unit/node-flags.test.ts checks
- * that they agree. Except the benchmarks' own process (`npm run bench*`): it measures the COPY
- * ceiling, which ran ~3 % slower with these flags, and a lower ceiling would flatter the ratio.
+ * repeated where processes start: package.json's scripts, scripts/*.sh, the Dockerfile
+ * (NODE_OPTIONS) and every spawn of bin/eaio.mjs; tests/unit/node-flags.test.ts checks that they
+ * agree. Not the shebang: `env -S` is missing from BusyBox and older coreutils, so `npx eaio`
+ * runs with Node's defaults unless NODE_OPTIONS carries the flag (the README says so). Nor the
+ * benchmarks' own process (`npm run bench*`): it measures the COPY ceiling, which ran ~3 % slower
+ * with these flags, and a lower ceiling would flatter the ratio.
  */
 export const EAIO_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];

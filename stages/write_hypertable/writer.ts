@@ -1,6 +1,7 @@
 /**
- * The PostgreSQL side of write_hypertable: one transaction per batch holds the rows (an
- * idempotent upsert on (meter_id, time)) and the consumed offsets, so a crash anywhere leaves
+ * The PostgreSQL side of write_hypertable: one transaction per batch holds the rows (a plain
+ * INSERT, or the idempotent upsert on (meter_id, time) when the batch meets stored readings) and
+ * the consumed offsets, so a crash anywhere leaves
  * either both or neither; the stage resumes from the stored offsets, and the table holds every
  * reading exactly once.
  */
@@ -43,7 +44,10 @@ const INSERT_ROWS = `
   INSERT INTO meter_readings (${ROW_COLUMNS.join(', ')})
   SELECT * FROM unnest(${ROW_COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')})`;
 
-/** The same rows, idempotent on (meter_id, time); an unchanged row is not rewritten (replays cost no WAL). */
+/**
+ * The same rows, idempotent on (meter_id, time); an unchanged row is not rewritten (a replayed
+ * batch costs the WAL of its failed plain INSERT, not of rewriting every row).
+ */
 const UPSERT_ROWS = `${INSERT_ROWS}
   ON CONFLICT (meter_id, time) DO UPDATE SET
     ${updated.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, ingested_at = now()

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EAIO_NODE_FLAGS } from '../../cli/node-flags.js';
@@ -6,8 +7,7 @@ const read = (path: string) => readFileSync(path, 'utf8');
 const flags = EAIO_NODE_FLAGS.join(' ');
 
 describe('eaio processes start with the same V8 flags everywhere', () => {
-  it('the shebang, the npm scripts and the shell scripts pass cli/node-flags.ts', () => {
-    expect(read('bin/eaio.mjs').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flags}`);
+  it('the npm scripts and the shell scripts pass cli/node-flags.ts', () => {
     // The benchmarks' own process measures the COPY ceiling: it runs with Node's defaults, since
     // with the flags its COPY measured ~3 % slower, which would flatter the pipeline's ratio.
     const scripts = Object.entries(JSON.parse(read('package.json')).scripts as Record<string, string>)

@@ -10,6 +10,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EAIO_NODE_FLAGS } from '../../../cli/node-flags.js';
 import { loadEnv } from '../../../config/load.js';
 
 const env = loadEnv();
@@ -62,7 +63,7 @@ let worker: ChildProcess | undefined;
 let instance = '';
 
 beforeAll(async () => {
-  worker = spawn(process.execPath, [join(repoRoot, 'bin/eaio.mjs'), 'run', 'passthrough'], {
+  worker = spawn(process.execPath, [...EAIO_NODE_FLAGS, join(repoRoot, 'bin/eaio.mjs'), 'run', 'passthrough'], {
     cwd: repoRoot,
     env: {
       ...process.env,

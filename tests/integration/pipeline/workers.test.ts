@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EAIO_NODE_FLAGS } from '../../../cli/node-flags.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 const kafka = new kafkajs.Kafka({ clientId: 'eaio-test', brokers, logLevel: kafkajs.logLevel.NOTHING });
@@ -25,7 +26,7 @@ interface Worker {
 }
 
 function startWorker(prefix: string, args: string[] = []): Worker {
-  const child = spawn(process.execPath, ['bin/eaio.mjs', 'run', 'passthrough', ...args], {
+  const child = spawn(process.execPath, [...EAIO_NODE_FLAGS, 'bin/eaio.mjs', 'run', 'passthrough', ...args], {
     cwd: process.cwd(),
     env: {
       ...process.env,
