@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { meterId, parseMeterId } from './ids.js';
 import { renderMessageJsonSchemas } from './json-schemas.js';
 import { RawReadingSchema, WeatherObservationSchema } from './messages.js';
+import { rawReading } from './test-fixtures.js';
 import { TOPICS } from './topics.js';
 
 describe('message schemas', () => {
@@ -14,18 +15,7 @@ describe('message schemas', () => {
   });
 
   it('accepts a replayed BDG2 reading and rejects one without a time offset', () => {
-    const reading = {
-      schema_version: 1,
-      meter_id: 'Panther_office_Karla:electricity',
-      building_id: 'Panther_office_Karla',
-      site_id: 'Panther',
-      meter_type: 'electricity',
-      time: '2017-03-12T07:00:00Z',
-      value: 46.2089,
-      unit: 'kWh',
-      source: 'bdg2:cleaned',
-      local_time: '2017-03-12 03:00:00',
-    };
+    const reading = rawReading;
     expect(RawReadingSchema.safeParse(reading).success).toBe(true);
     expect(RawReadingSchema.safeParse({ ...reading, time: '2017-03-12T07:00:00' }).success).toBe(false);
   });

@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { RawReadingSchema } from '../../domain/messages.js';
+import { rawReading } from '../../domain/test-fixtures.js';
 import { conformsToRawReading } from './conforms.js';
 
 const zodTime = RawReadingSchema.shape.time;
 const isValidTime = (time: string) => zodTime.safeParse(time).success;
 
-const good: Record<string, unknown> = {
-  schema_version: 1,
-  meter_id: 'Panther_office_Karla:electricity',
-  building_id: 'Panther_office_Karla',
-  site_id: 'Panther',
-  meter_type: 'electricity',
-  time: '2017-03-12T07:00:00Z',
-  value: 46.2089,
-  unit: 'kWh',
-  is_estimated: false,
-  source: 'bdg2:cleaned',
-  local_time: '2017-03-12 03:00:00',
-};
+const good: Record<string, unknown> = { ...rawReading, is_estimated: false };
 
 /** Values that probe every kind of check: types, bounds (each side), enums, non-finite numbers. */
 const probes: unknown[] = [

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { rawReading } from '../../domain/test-fixtures.js';
 import { catalogFrom } from './catalog.js';
 import { decodeJson, validateBatch, validateReading } from './rules.js';
 
@@ -15,17 +16,7 @@ const catalog = catalogFrom(
   ],
 );
 
-const good = {
-  schema_version: 1,
-  meter_id: 'Panther_office_Karla:electricity',
-  building_id: 'Panther_office_Karla',
-  site_id: 'Panther',
-  meter_type: 'electricity',
-  time: '2017-03-12T07:00:00Z',
-  value: 46.2089,
-  unit: 'kWh',
-  source: 'bdg2:cleaned',
-};
+const good = rawReading;
 const water = { ...good, meter_id: 'Panther_office_Karla:water', meter_type: 'water', unit: 'L', value: 120 };
 
 /** Decode + validate, the way the stage will call it. */
