@@ -16,18 +16,39 @@ export class ConfigError extends Error {
 export interface EnvSection {
   readonly title: string;
   readonly schema: z.ZodObject<z.ZodRawShape>;
+  /** Former names still read, each with a deprecation warning: former name → current name. */
+  readonly aliases?: Readonly<Record<string, string>>;
 }
+
+const warnedAliases = new Set<string>();
+
+/** One line per former name and process, on stderr (settings are read before any logger exists). */
+function warnDeprecated(former: string, current: string, ignored: boolean): void {
+  if (warnedAliases.has(former)) return;
+  warnedAliases.add(former);
+  process.stderr.write(
+    ignored
+      ? `eaio: ${former} is ignored because ${current} is set; remove ${former}\n`
+      : `eaio: ${former} is deprecated; rename it to ${current} (the old name still works for now)\n`,
+  );
+}
+
+// An empty variable means "unset": compose files often pass KEY= through.
+const setValue = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
 
 /** Parses one schema's variables at once so every problem is reported together. */
 export function parseEnvSection<S extends z.ZodObject<z.ZodRawShape>>(
   schema: S,
   source: NodeJS.ProcessEnv = process.env,
+  aliases: Readonly<Record<string, string>> = {},
 ): z.infer<S> {
   const relevant: Record<string, string | undefined> = {};
-  for (const key of Object.keys(schema.shape)) {
-    const value = source[key];
-    // An empty variable means "unset": compose files often pass KEY= through.
-    relevant[key] = value === '' ? undefined : value;
+  for (const key of Object.keys(schema.shape)) relevant[key] = setValue(source[key]);
+  for (const [former, current] of Object.entries(aliases)) {
+    const value = setValue(source[former]);
+    if (value === undefined) continue;
+    warnDeprecated(former, current, relevant[current] !== undefined);
+    relevant[current] ??= value;
   }
   const parsed = schema.safeParse(relevant);
   if (!parsed.success) {
@@ -49,12 +70,22 @@ export function renderEnvExample(extra: readonly EnvSection[] = []): string {
   for (const section of [coreSection, ...extra]) {
     lines.push(`# ---- ${section.title} ----`, '');
     const defaults = section.schema.parse({}) as Record<string, unknown>;
+    const formerNames = formerNamesOf(section);
     for (const [key, field] of Object.entries(section.schema.shape)) {
       const value = defaults[key];
-      lines.push(`# ${(field as z.ZodType).description ?? ''}`);
+      const former = formerNames.get(key);
+      lines.push(`# ${(field as z.ZodType).description ?? ''}${former ? ` (formerly ${former})` : ''}`);
       lines.push(value === undefined ? `# ${key}=` : `${key}=${String(value)}`);
       lines.push('');
     }
   }
   return lines.join('\n');
+}
+
+/** Current name → former names, for documentation. */
+export function formerNamesOf(section: EnvSection): Map<string, string> {
+  const former = new Map<string, string>();
+  for (const [old, current] of Object.entries(section.aliases ?? {}))
+    former.set(current, former.has(current) ? `${former.get(current)}, ${old}` : old);
+  return former;
 }

@@ -10,20 +10,25 @@
  * - a record a step rejects is dead-lettered to THAT step's dead-letter topic, with the original
  *   bytes of the record that entered the chain (so `eaio dlq replay` re-runs the whole chain);
  * - a last step that stores its offsets (the PostgreSQL writer) stores those of the chain's input,
- *   and every dead letter of an earlier step is acknowledged before it runs (ctx.acknowledgeDeadLetters).
+ *   and every dead letter of an earlier step is acknowledged before it runs (ctx.acknowledgeDeadLetters);
+ * - only the main output passes from step to step: side outputs (e.g. alerts) of any step are
+ *   produced to their topics for real, and acknowledged before a storing last step runs
+ *   (ctx.acknowledgeOutputs), so the chain's stored offsets never pass an unsent side output.
  */
 import { adoptSafely, decodeSafely } from './codecs.js';
 import { defaultClassify, FatalError } from './errors.js';
 import { offsetAfter } from './offsets.js';
-import type {
-  Codec,
-  Envelope,
-  OutputRecord,
-  RawRecord,
-  Stage,
-  StageContext,
-  StageResult,
-  StoredOffset,
+import { outputNameOf, outputsByName } from './outputs.js';
+import {
+  type Codec,
+  type Envelope,
+  MAIN_OUTPUT,
+  type OutputRecord,
+  type RawRecord,
+  type Stage,
+  type StageContext,
+  type StageResult,
+  type StoredOffset,
 } from './stage.js';
 import { physicalTopic, type TopicNaming } from './topics.js';
 
@@ -61,6 +66,22 @@ function bytesBetween(
   };
 }
 
+/** Every step's side outputs, which the chain declares as its own (names unique across the chain). */
+function chainSideOutputs(steps: readonly AnyStage[]): NonNullable<AnyStage['sideOutputs']> {
+  const byName = new Map<string, string>();
+  const all: NonNullable<AnyStage['sideOutputs']>[number][] = [];
+  for (const step of steps) {
+    outputsByName(step);
+    for (const side of step.sideOutputs ?? []) {
+      const owner = byName.get(side.name);
+      if (owner) throw new Error(`${owner} and ${step.name} both declare the side output "${side.name}"`);
+      byName.set(side.name, step.name);
+      all.push(side);
+    }
+  }
+  return all;
+}
+
 function checkChain(steps: readonly AnyStage[]): void {
   if (steps.length < 2) throw new Error('a chain needs at least two stages');
   steps.forEach((step, i) => {
@@ -74,8 +95,14 @@ function checkChain(steps: readonly AnyStage[]): void {
   });
 }
 
+/** What deciding a chain's inputs needs to know of each step (a stage, or a stage's descriptor). */
+export interface ChainStepTopics {
+  readonly inputs: readonly string[];
+  readonly output?: { readonly topic: string } | undefined;
+}
+
 /** Logical input topic → the step it enters at. The first step claims its inputs, later ones the rest. */
-function entryPoints(steps: readonly AnyStage[]): Map<string, number> {
+export function entryPoints(steps: readonly ChainStepTopics[]): Map<string, number> {
   const entries = new Map<string, number>();
   steps.forEach((step, i) => {
     const fed = i > 0 ? steps[i - 1]?.output?.topic : undefined;
@@ -97,6 +124,8 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
   const byPhysical = new Map([...entries].map(([logical, step]) => [physicalTopic(naming, logical), step]));
   const last = steps.length - 1;
   const sink = steps[last] as AnyStage;
+  const sideOutputs = chainSideOutputs(steps);
+  const sideNames = new Set(sideOutputs.map((o) => o.name));
   const stepOfError = new WeakMap<object, number>();
   const stepCtx: StageContext[] = [];
 
@@ -119,13 +148,7 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
     const step = steps[i] as AnyStage;
     const next = steps[i + 1] as AnyStage;
     const spec = step.output as NonNullable<AnyStage['output']>;
-    const topic = out.topic ?? spec.topic;
-    if (topic !== spec.topic)
-      throw new FatalError(
-        `${step.name} emitted to ${topic}, which ${next.name} does not read: run these stages unchained`,
-        'contract_violation',
-      );
-    const physical = physicalTopic(naming, topic);
+    const physical = physicalTopic(naming, spec.topic);
     let between: RawRecord | undefined;
     if (!next.input.adopt) {
       try {
@@ -186,6 +209,13 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
           r?.kind === 'dead_letter' ? [{ raw: (batch[src] as Envelope<ChainInput>).raw, result: r }] : [],
         );
         if (pending.length > 0) await ctx.acknowledgeDeadLetters(pending);
+        const sides = outputs.flatMap((o, src) => (ended[src]?.kind === 'dead_letter' ? [] : o));
+        if (sides.length > 0) {
+          if (!ctx.acknowledgeOutputs)
+            throw new FatalError(`${name} cannot acknowledge side outputs before ${sink.name}`, 'contract_violation');
+          await ctx.acknowledgeOutputs(sides);
+          for (const o of outputs) o.length = 0;
+        }
       }
       let results: readonly StageResult<unknown>[];
       try {
@@ -221,6 +251,16 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
             return;
           }
           for (const out of result.outputs) {
+            const target = outputNameOf(step, out);
+            if (sideNames.has(target)) {
+              (outputs[src] as OutputRecord<unknown>[]).push({ ...out, output: target });
+              continue;
+            }
+            if (target !== (step.output?.name ?? MAIN_OUTPUT))
+              throw new FatalError(
+                `${step.name} emitted to the output "${target}", which it does not declare`,
+                'contract_violation',
+              );
             const next = handOver(i, (batch[src] as Envelope<ChainInput>).raw, out);
             if ('kind' in next) {
               if (ended[src]?.kind !== 'dead_letter') ended[src] = next;
@@ -244,6 +284,7 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
     inputs: [...entries.keys()],
     input,
     ...(sink.output ? { output: sink.output } : {}),
+    ...(sideOutputs.length > 0 ? { sideOutputs } : {}),
     // No step gets more records in one call than it asks for.
     batch: { maxRecords: Math.min(...steps.map((s) => s.batch.maxRecords)) },
     deadLetterStages: steps.map((s) => s.name),

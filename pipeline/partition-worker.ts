@@ -9,7 +9,8 @@ import { decodeSafely } from './codecs.js';
 import { buildDeadLetter, type DlqGuard } from './dlq.js';
 import { defaultClassify, type ErrorDisposition, errorMessage, FatalError } from './errors.js';
 import type { PipelineMetrics } from './metrics.js';
-import type { Envelope, RawRecord, Stage, StageContext, StageResult } from './stage.js';
+import { type OutputsByName, outputFor } from './outputs.js';
+import type { Envelope, OutputRecord, RawRecord, Stage, StageContext, StageResult } from './stage.js';
 import { deadLetterTopic, physicalTopic, type TopicNaming } from './topics.js';
 
 /** A processed chunk whose outputs and dead letters are ready to be produced. */
@@ -36,6 +37,8 @@ export interface ChunkEnv<In, Out> {
   readonly ctx: StageContext;
   readonly producer: ProducerPort;
   readonly naming: TopicNaming;
+  /** The stage's declared outputs by name (outputs.ts). */
+  readonly outputs: OutputsByName;
   /** Where dead letters go that name no stage of their own (see StageResult `dead_letter`). */
   readonly dlqTopic: string;
   /** The stage named in those dead letters' headers. */
@@ -122,16 +125,33 @@ async function processWithIsolation<In, Out>(
   }
 }
 
-function toOutputRecords<In, Out>(env: ChunkEnv<In, Out>, result: StageResult<Out> & { kind: 'ok' }): ProduceRecord[] {
-  if (result.outputs.length === 0) return [];
-  const spec = env.stage.output;
-  if (!spec) throw new FatalError(`stage ${env.stage.name} has no output but returned outputs`, 'contract_violation');
-  return result.outputs.map((out) => ({
-    topic: physicalTopic(env.naming, out.topic ?? spec.topic),
-    key: out.key ?? spec.key(out.value),
-    value: spec.codec.encode(out.value),
-    headers: out.headers ?? {},
-  }));
+/** Each record encoded with the codec and key of the output it addresses. */
+function toProduceRecords<In, Out>(env: ChunkEnv<In, Out>, outputs: readonly OutputRecord<unknown>[]): ProduceRecord[] {
+  return outputs.map((out) => {
+    const spec = outputFor(env.stage, env.outputs, out);
+    return {
+      topic: physicalTopic(env.naming, spec.topic),
+      key: out.key ?? spec.key(out.value),
+      value: spec.codec.encode(out.value),
+      headers: out.headers ?? {},
+    };
+  });
+}
+
+/** Side outputs acknowledged ahead of a storing step (StageContext.acknowledgeOutputs). */
+async function deliverOutputsNow<In, Out>(env: ChunkEnv<In, Out>, outputs: readonly OutputRecord<unknown>[]) {
+  if (outputs.length === 0) return;
+  const records = toProduceRecords(env, outputs);
+  try {
+    await env.producer.send(records);
+  } catch (error) {
+    env.metrics.errors.inc({ stage: env.stage.name, phase: 'produce' });
+    if (classify(env.stage, error) === 'retry') throw new RetryChunk(error);
+    throw new FatalError(`side outputs not acknowledged: ${errorMessage(error)}`, 'output_produce_failed', {
+      cause: error,
+    });
+  }
+  env.metrics.sent.inc({ stage: env.stage.name }, records.length);
 }
 
 function deadLetterRecord<In, Out>(
@@ -225,6 +245,7 @@ export async function prepareChunk<In, Out>(
             });
           }
         },
+        acknowledgeOutputs: (outputs) => deliverOutputsNow(env, outputs),
       }
     : env.ctx;
   try {
@@ -268,7 +289,7 @@ export async function prepareChunk<In, Out>(
       const result = slot.result as StageResult<Out>;
       if (slot.envelope?.eventTime !== undefined) eventTimes.push(slot.envelope.eventTime);
       if (result.kind === 'ok') {
-        const outputs = toOutputRecords(env, result);
+        const outputs = toProduceRecords(env, result.outputs);
         sent += outputs.length;
         for (const output of outputs) outgoing.push(output);
       } else if (result.kind === 'skip') {

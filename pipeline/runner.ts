@@ -9,6 +9,7 @@ import { DlqGuard, type DlqGuardLimits, defaultDlqGuardLimits } from './dlq.js';
 import { errorMessage, FatalError } from './errors.js';
 import { PipelineMetrics } from './metrics.js';
 import { OffsetTracker } from './offsets.js';
+import { outputsByName, outputTopics } from './outputs.js';
 import {
   type ChunkEnv,
   type ChunkFailure,
@@ -105,6 +106,7 @@ export class StageRunner<In, Out> {
       ctx: this.ctx,
       producer: this.producer,
       naming: options.naming,
+      outputs: outputsByName(stage),
       dlqTopic: this.dlqTopic,
       dlqStage: stage.deadLetterStages?.[0] ?? stage.name,
       guard: new DlqGuard(options.dlqGuard ?? defaultDlqGuardLimits),
@@ -141,7 +143,7 @@ export class StageRunner<In, Out> {
       deadLetterTopic(this.options.naming, s),
     );
     const names = new Set([...this.inputTopics, ...dlqTopics]);
-    if (this.stage.output) names.add(physicalTopic(this.options.naming, this.stage.output.topic));
+    for (const topic of outputTopics(this.stage)) names.add(physicalTopic(this.options.naming, topic));
     return [...names].map((topic) => ({ topic, partitions, replicationFactor }));
   }
 

@@ -41,14 +41,22 @@ export interface Codec<T> {
 
 export interface OutputRecord<Out> {
   readonly value: Out;
-  /** Overrides the stage's key function. */
+  /** Overrides the output's key function. */
   readonly key?: string;
-  /** Overrides the stage's default output topic (for stages that fan out to several topics). */
-  readonly topic?: string;
+  /**
+   * The declared output (by name) this record goes to; the main one when omitted. Build records
+   * for side outputs with `toOutput`, which types the value by that output's codec.
+   */
+  readonly output?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** Name of a stage's main output: the one a result addresses by default and a chain passes on. */
+export const MAIN_OUTPUT = 'main';
+
 export interface OutputSpec<Out> {
+  /** What results address it by (snake_case); `main` when omitted. */
+  readonly name?: string;
   /** Logical topic name, before the prefix is applied (e.g. `readings.validated.v1`). */
   readonly topic: string;
   readonly codec: Codec<Out>;
@@ -75,6 +83,15 @@ export type StageResult<Out> =
   | { readonly kind: 'dead_letter'; readonly code: string; readonly error: Error; readonly stage?: string };
 
 export const ok = <Out>(...outputs: OutputRecord<Out>[]): StageResult<Out> => ({ kind: 'ok', outputs });
+/**
+ * A record for a named side output, its value typed by that output's codec. The result is
+ * `OutputRecord<never>` so it sits in any stage's `ok(...)` next to main-output records.
+ */
+export const toOutput = <T>(
+  spec: OutputSpec<T> & { readonly name: string },
+  value: T,
+  options: { readonly key?: string; readonly headers?: Readonly<Record<string, string>> } = {},
+): OutputRecord<never> => ({ ...options, output: spec.name, value: value as never });
 export const skip = (reason: string): StageResult<never> => ({ kind: 'skip', reason });
 export const retry = (error: Error): StageResult<never> => ({ kind: 'retry', error });
 export const defer = (reason: string, delayMs?: number): StageResult<never> =>
@@ -109,6 +126,12 @@ export interface StageContext {
     deadLetters: readonly { readonly raw: RawRecord; readonly result: StageResult<unknown> }[],
   ) => Promise<void>;
   /**
+   * Offered with `acknowledgeDeadLetters`: produces these side-output records now and waits for
+   * the broker's acknowledgement (a chain sends its earlier steps' side outputs this way before its
+   * last step stores offsets past the records that caused them). At-least-once, like dead letters.
+   */
+  readonly acknowledgeOutputs?: (outputs: readonly OutputRecord<unknown>[]) => Promise<void>;
+  /**
    * Offered by a chain to its last stage when that stage stores offsets: the next offset per
    * partition after the chain's whole input chunk. Once this call succeeds every record of the
    * chunk is finished (earlier steps' dead letters are acknowledged, skips need nothing), so the
@@ -123,7 +146,14 @@ export interface Stage<In, Out = never> {
   /** Logical input topics (before the prefix). */
   readonly inputs: readonly string[];
   readonly input: Codec<In>;
+  /** The main output: what a result addresses by default, and what a chain hands to its next step. */
   readonly output?: OutputSpec<Out>;
+  /**
+   * Further named outputs (e.g. alerts), each with its own topic, codec and key. Always produced
+   * to their topics, chained or not. Names are unique within a stage (and within a chain).
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: side outputs carry their own value types
+  readonly sideOutputs?: readonly (OutputSpec<any> & { readonly name: string })[];
   readonly batch: BatchPolicy;
   /** The stages whose dead-letter topics this one writes to (a chain's steps); `[name]` by default. */
   readonly deadLetterStages?: readonly string[];

@@ -1,43 +1,132 @@
-import { chainStages, chainStepNames, consumerGroup, type Stage, type TopicNaming } from '../pipeline/index.js';
+/**
+ * Every stage `eaio run` knows, in pipeline order. Adding a stage is its folder plus one line here
+ * (docs/adding-a-stage.md). Descriptors are cheap to import: a stage's code loads in `create`.
+ */
 
-export interface StageFactoryOptions {
-  /** Key of a sink's stored offsets: the consumer group it really runs in (a chain's, when chained). */
-  readonly offsetsGroup?: string;
+import type { EnvSection } from '../config/load.js';
+import type { Env } from '../config/schema.js';
+import {
+  chainStages,
+  chainStepNames,
+  consumerGroup,
+  deadLetterTopic,
+  entryPoints,
+  physicalTopic,
+  type TopicNaming,
+} from '../pipeline/index.js';
+import {
+  type AnyStage,
+  type AnyStageDescriptor,
+  defaultClients,
+  type StageClients,
+  settingsSection,
+  stageConfig,
+} from './descriptor.js';
+import { enrichWeatherStage } from './enrich_weather/index.js';
+import { passthroughStage } from './passthrough/index.js';
+import { validateStage } from './validate/index.js';
+import { writeHypertableStage } from './write_hypertable/index.js';
+
+export const stageDescriptors = [passthroughStage, validateStage, enrichWeatherStage, writeHypertableStage] as const;
+
+export type StageName = (typeof stageDescriptors)[number]['name'];
+
+export const stageNames = (): StageName[] => stageDescriptors.map((d) => d.name);
+
+/** The pipeline stages in pipeline order: what `all` means (auxiliary ones left out). */
+export const pipelineStages = (): StageName[] =>
+  stageDescriptors.filter((d: AnyStageDescriptor) => !d.auxiliary).map((d) => d.name);
+
+export const isStageName = (name: string): name is StageName => stageDescriptors.some((d) => d.name === name);
+
+export class UnknownStageError extends Error {
+  constructor(readonly stage: string) {
+    super(`unknown stage "${stage}" (known: ${stageNames().join(', ')})`);
+    this.name = 'UnknownStageError';
+  }
 }
 
-// biome-ignore lint/suspicious/noExplicitAny: the registry holds stages of different record types
-type AnyStage = Stage<any, any>;
+export function descriptorOf(name: string): AnyStageDescriptor {
+  const found = stageDescriptors.find((d) => d.name === name);
+  if (!found) throw new UnknownStageError(name);
+  return found;
+}
 
-/**
- * Every stage `eaio run` knows, by name, loaded lazily so a worker only imports what it runs.
- * `all` in `eaio run all` means every entry except the benchmark-only ones listed below.
- */
-export const stageFactories: Record<string, (options?: StageFactoryOptions) => Promise<AnyStage>> = {
-  passthrough: async () => (await import('./passthrough/index.js')).createPassthroughStage(),
-  validate: async () => (await import('./validate/index.js')).createValidateStage(),
-  enrich_weather: async () => (await import('./enrich_weather/index.js')).createEnrichWeatherStage(),
-  write_hypertable: async (options) =>
-    (await import('./write_hypertable/index.js')).createWriteHypertableStage(
-      options?.offsetsGroup ? { offsetsGroup: options.offsetsGroup } : {},
-    ),
-};
+/** Settings sections of every stage, in pipeline order, for `eaio config` and `.env.example`. */
+export const stageSettingsSections = (): EnvSection[] => stageDescriptors.map(settingsSection);
 
-/** Stages that exist for benchmarks and tests; `eaio run all` leaves them out. */
-export const auxiliaryStages: ReadonlySet<string> = new Set(['passthrough']);
+/** What a stage (or a chain `a+b+c`) reads, writes and where its group and dead letters are: no stage is built. */
+export interface StagePlan {
+  readonly name: string;
+  readonly steps: readonly string[];
+  readonly group: string;
+  /** Logical topics. */
+  readonly inputs: readonly string[];
+  /** Logical topics by output name; a chain's are its last step's and every step's side outputs. */
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly deadLetterTopics: readonly string[];
+  readonly storesOffsets: boolean;
+  readonly jobs: readonly string[];
+}
 
-/** The pipeline stages in pipeline order (what `all` means). */
-export const pipelineStages = (): string[] => Object.keys(stageFactories).filter((n) => !auxiliaryStages.has(n));
-
-/** A stage by name; `a+b+c` is the chain of those stages (pipeline/chain.ts). */
-export async function createStage(name: string, naming: TopicNaming): Promise<AnyStage> {
-  const parts = chainStepNames(name);
-  const factory = (part: string) => {
-    const make = stageFactories[part];
-    if (!make) throw new Error(`unknown stage "${part}" (known: ${Object.keys(stageFactories).join(', ')})`);
-    return make;
+export function stagePlan(name: string, naming: TopicNaming, source: NodeJS.ProcessEnv = process.env): StagePlan {
+  const steps = chainStepNames(name).map(descriptorOf);
+  const topics = steps.map((d) => {
+    const config = stageConfig(d, source);
+    const outputs = d.outputs(config);
+    return { inputs: d.inputs(config), outputs, output: outputs.main ? { topic: outputs.main } : undefined };
+  });
+  const outputs: Record<string, string> = {};
+  topics.forEach((t, i) => {
+    for (const [output, topic] of Object.entries(t.outputs))
+      if (output !== 'main' || i === topics.length - 1) outputs[output] = topic;
+  });
+  const last = steps[steps.length - 1] as AnyStageDescriptor;
+  return {
+    name,
+    steps: steps.map((d) => d.name),
+    group: consumerGroup(naming, name),
+    inputs: [...entryPoints(topics).keys()],
+    outputs,
+    deadLetterTopics: steps.map((d) => deadLetterTopic(naming, d.name)),
+    storesOffsets: last.storesOffsets === true,
+    jobs: [...new Set(steps.flatMap((d) => d.jobs ?? []))],
   };
-  if (parts.length === 1) return factory(name)();
+}
+
+/** Every physical topic a plan touches: inputs, outputs and dead letters. */
+export const planTopics = (plan: StagePlan, naming: TopicNaming): string[] => [
+  ...new Set([
+    ...plan.inputs.map((t) => physicalTopic(naming, t)),
+    ...Object.values(plan.outputs).map((t) => physicalTopic(naming, t)),
+    ...plan.deadLetterTopics,
+  ]),
+];
+
+export interface CreateStageOptions {
+  readonly env: Env;
+  readonly naming?: TopicNaming;
+  /** Where each stage reads its own settings from (default: the process environment). */
+  readonly source?: NodeJS.ProcessEnv;
+  readonly clients?: StageClients;
+}
+
+/** A stage by name, built from its descriptor; `a+b+c` is the chain of those stages (pipeline/chain.ts). */
+export async function createStage(name: string, options: CreateStageOptions): Promise<AnyStage> {
+  const naming = options.naming ?? { prefix: options.env.EAIO_TOPIC_PREFIX };
+  const clients = options.clients ?? defaultClients(options.env);
   const offsetsGroup = consumerGroup(naming, name);
-  const steps = await Promise.all(parts.map((part) => factory(part)({ offsetsGroup })));
-  return chainStages(steps, naming);
+  const steps = await Promise.all(
+    chainStepNames(name).map((part) => {
+      const descriptor = descriptorOf(part);
+      return descriptor.create({
+        config: stageConfig(descriptor, options.source),
+        env: options.env,
+        naming,
+        offsetsGroup,
+        clients,
+      });
+    }),
+  );
+  return steps.length === 1 ? (steps[0] as AnyStage) : chainStages(steps, naming);
 }

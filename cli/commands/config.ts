@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { coreSection, parseEnvSection, renderEnvExample } from '../../config/load.js';
-import { stageSettings } from '../../stages/settings.js';
+import { stageSettingsSections } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio config <show|example|check>
@@ -11,7 +11,7 @@ const usage = `Usage: eaio config <show|example|check>
 
 Every setting is optional; the defaults point at the local stack (eaio services up).`;
 
-const sections = [coreSection, ...stageSettings];
+const sections = [coreSection, ...stageSettingsSections()];
 
 function maskSecrets(value: string): string {
   return value.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
@@ -24,14 +24,14 @@ export const configCommand: Command = {
   async run(argv) {
     const [action] = argv;
     if (action === 'example') {
-      process.stdout.write(renderEnvExample(stageSettings));
+      process.stdout.write(renderEnvExample(stageSettingsSections()));
       return 0;
     }
     if (action === 'check') {
       const problems: string[] = [];
       for (const section of sections) {
         try {
-          parseEnvSection(section.schema);
+          parseEnvSection(section.schema, process.env, section.aliases);
         } catch (error) {
           problems.push(`${section.title}:\n${(error as Error).message}`);
         }
@@ -45,7 +45,7 @@ export const configCommand: Command = {
     }
     if (action === 'show') {
       for (const section of sections) {
-        const values = parseEnvSection(section.schema) as Record<string, unknown>;
+        const values = parseEnvSection(section.schema, process.env, section.aliases) as Record<string, unknown>;
         console.log(`# ${section.title}`);
         for (const [key, field] of Object.entries(section.schema.shape)) {
           const value = values[key];

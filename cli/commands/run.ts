@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
 import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
 import { runWorker } from '../../pipeline/worker.js';
-import { createStage, pipelineStages, stageFactories } from '../../stages/registry.js';
+import { createStage, isStageName, pipelineStages, stageDescriptors, stageNames } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio run <stage...|all> [--chain] [--exit-when-idle] [--drain-timeout <ms>]
@@ -22,15 +22,15 @@ A chain has its own consumer group (eaio.stage.a+b+c): switching between chained
 runs re-reads the input from that group's position; the idempotent writer absorbs the overlap.
 
 Exit codes: 0 clean stop, 1 fatal stage error, 130 aborted (second signal or drain timeout), 2 usage.
-Stages: ${Object.keys(stageFactories).join(', ')}`;
+Stages, in pipeline order:
+${stageDescriptors.map((d) => `  ${d.name.padEnd(18)}  ${d.summary}${'auxiliary' in d && d.auxiliary ? ' (not in all)' : ''}`).join('\n')}`;
 
 export function resolveStageNames(names: readonly string[], chain = false): string[] {
   if (names.length === 0) throw new UsageError('name at least one stage, or all');
   const expanded = names.flatMap((n) => (n === 'all' ? pipelineStages() : [n]));
   if (expanded.length === 0) throw new UsageError('no pipeline stages are registered yet (stages/registry.ts)');
   for (const part of expanded.flatMap((n) => n.split('+'))) {
-    if (!stageFactories[part])
-      throw new UsageError(`unknown stage "${part}" (known: ${Object.keys(stageFactories).join(', ')})`);
+    if (!isStageName(part)) throw new UsageError(`unknown stage "${part}" (known: ${stageNames().join(', ')})`);
   }
   return chain ? [expanded.flatMap((n) => n.split('+')).join('+')] : [...new Set(expanded)];
 }
@@ -56,7 +56,7 @@ export const runCommand: Command = {
     const env = loadEnv();
     const log = loggerFromEnv(env, 'eaio-worker');
     const naming = { prefix: env.EAIO_TOPIC_PREFIX };
-    const stages = await Promise.all(names.map((name) => createStage(name, naming)));
+    const stages = await Promise.all(names.map((name) => createStage(name, { env, naming })));
     const code = await runWorker({
       stages,
       broker: kafkaBrokerFromEnv(env, log),

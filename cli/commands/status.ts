@@ -2,17 +2,20 @@ import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
 import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
 import { errorMessage } from '../../pipeline/errors.js';
-import { consumerGroup, deadLetterTopic, physicalTopic } from '../../pipeline/topics.js';
-import { createStage, pipelineStages } from '../../stages/registry.js';
-import type { Command } from '../command.js';
+import { physicalTopic } from '../../pipeline/topics.js';
+import { pipelineStages, stagePlan } from '../../stages/registry.js';
+import { type Command, UsageError } from '../command.js';
+import { type SkipCounts, skipCounts } from '../skip-counts.js';
 import { resolveStageNames } from './run.js';
 
-const usage = `Usage: eaio status [stage...] [--json]
+const usage = `Usage: eaio status [stage...] [--json] [--skips-window <range>]
 
 For every registered stage (or the named ones; a+b+c names a chain): consumer lag per input
-partition (log end − committed offset), the group members and their assigned partitions, and the
-number of records in its DLQ. The chain of all pipeline stages is listed too once it has run.
-A chain's dead letters are counted in the DLQs of its stages.`;
+partition (log end − committed offset), the group members and their assigned partitions, the
+number of records in its DLQ, and the records it skipped per reason (duplicates, ...) over the
+last --skips-window (default 24h) as Prometheus scraped them from the workers (PROMETHEUS_URL).
+The chain of all pipeline stages is listed too once it has run. A chain's dead letters are counted
+in the DLQs of its stages, its skips under its own name.`;
 
 interface PartitionStatus {
   topic: string;
@@ -30,6 +33,8 @@ interface StageStatus {
   members: { memberId: string; host: string; assigned: string[] }[];
   dlqTopic: string;
   dlqCount: number;
+  /** Skipped records per reason over the window; undefined when Prometheus could not say. */
+  skipped?: Record<string, number>;
   error?: string;
 }
 
@@ -41,8 +46,14 @@ export const statusCommand: Command = {
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
-      options: { json: { type: 'boolean', default: false } },
+      options: {
+        json: { type: 'boolean', default: false },
+        'skips-window': { type: 'string', default: '24h' },
+      },
     });
+    const window = values['skips-window'];
+    if (!/^[0-9]+[smhdwy]$/.test(window))
+      throw new UsageError('--skips-window takes a Prometheus range such as 1h or 7d');
     const named = positionals.length > 0;
     const names = named ? resolveStageNames(positionals) : [...pipelineStages(), pipelineStages().join('+')];
     const env = loadEnv();
@@ -52,25 +63,31 @@ export const statusCommand: Command = {
     await admin.connect();
     const existing = new Set(await admin.listTopics());
     const statuses: StageStatus[] = [];
+    let skips: SkipCounts | undefined;
+    let skipsProblem: string | undefined;
+    try {
+      skips = await skipCounts({ prometheusUrl: env.PROMETHEUS_URL, window });
+    } catch (error) {
+      skipsProblem = errorMessage(error);
+    }
     try {
       for (const name of names) {
-        const stage = await createStage(name, naming);
-        const isChain = stage.deadLetterStages !== undefined;
-        const group = consumerGroup(naming, stage.name);
-        const dlq = isChain ? '' : deadLetterTopic(naming, stage.name);
+        const plan = stagePlan(name, naming);
+        const isChain = plan.steps.length > 1;
+        const group = plan.group;
+        const dlq = isChain ? '' : (plan.deadLetterTopics[0] as string);
         const status: StageStatus = {
-          stage: stage.name,
+          stage: plan.name,
           group,
           lag: 0,
           partitions: [],
           members: [],
           dlqTopic: dlq,
           dlqCount: 0,
+          ...(skips ? { skipped: Object.fromEntries(skips.get(plan.name) ?? []) } : {}),
         };
         try {
-          for (const topic of stage.inputs
-            .map((t: string) => physicalTopic(naming, t))
-            .filter((t: string) => existing.has(t))) {
+          for (const topic of plan.inputs.map((t) => physicalTopic(naming, t)).filter((t) => existing.has(t))) {
             const [ends, committed] = await Promise.all([admin.topicOffsets(topic), admin.groupOffsets(group, topic)]);
             for (const end of ends) {
               const at = committed.find((c) => c.partition === end.partition)?.offset ?? '-1';
@@ -102,9 +119,17 @@ export const statusCommand: Command = {
       console.log(JSON.stringify(statuses, null, 2));
       return 0;
     }
+    if (skipsProblem) console.log(`skips unknown: ${skipsProblem}`);
     for (const s of statuses) {
+      const skipped = s.skipped ? Object.values(s.skipped).reduce((a, b) => a + b, 0) : undefined;
+      const reasons =
+        s.skipped && skipped
+          ? ` (${Object.entries(s.skipped)
+              .map(([r, n]) => `${r}=${n}`)
+              .join(' ')})`
+          : '';
       console.log(
-        `${s.stage.padEnd(16)} lag=${s.lag} members=${s.members.length} dlq=${s.dlqCount}${s.error ? ` error=${s.error}` : ''}`,
+        `${s.stage.padEnd(16)} lag=${s.lag} members=${s.members.length} dlq=${s.dlqCount} skipped_${window}=${skipped ?? '?'}${reasons}${s.error ? ` error=${s.error}` : ''}`,
       );
       for (const p of s.partitions)
         console.log(`  ${p.topic}:${p.partition}  end=${p.end} committed=${p.committed} lag=${p.lag}`);

@@ -1,10 +1,8 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
-import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
-import { createRegistry } from '../../pipeline/metrics.js';
-import { StageRunner } from '../../pipeline/runner.js';
+import { kafkaBrokerFromEnv, loggerFromEnv } from '../../pipeline/env.js';
 import type { TopicSpec } from '../../pipeline/topics.js';
-import { createStage } from '../../stages/registry.js';
+import { planTopics, stagePlan } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
 import { resolveStageNames } from './run.js';
 
@@ -42,12 +40,11 @@ export const topicsCommand: Command = {
       const partitions = values.partitions === undefined ? env.EAIO_TOPIC_PARTITIONS : Number(values.partitions);
       if (!Number.isInteger(partitions) || partitions < 1)
         throw new UsageError('--partitions must be a positive integer');
-      const options = { ...runnerOptionsFromEnv(env), topicPartitions: partitions };
+      const naming = { prefix: env.EAIO_TOPIC_PREFIX };
       const specs = new Map<string, TopicSpec>();
       for (const name of resolveStageNames(names.length > 0 ? names : ['all'])) {
-        const stage = await createStage(name, { prefix: env.EAIO_TOPIC_PREFIX });
-        const runner = new StageRunner(stage, { broker, log, registry: createRegistry() }, options);
-        for (const spec of runner.topicSpecs()) specs.set(spec.topic, spec);
+        for (const topic of planTopics(stagePlan(name, naming), naming))
+          specs.set(topic, { topic, partitions, replicationFactor: env.EAIO_TOPIC_REPLICATION });
       }
       await admin.ensureTopics([...specs.values()]);
       for (const spec of specs.values())

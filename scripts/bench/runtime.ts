@@ -12,7 +12,7 @@ import { KafkaBroker } from '../../pipeline/broker-kafka.js';
 import { bytesCodec, ok, type Stage } from '../../pipeline/index.js';
 import { createRegistry } from '../../pipeline/metrics.js';
 import { StageRunner } from '../../pipeline/runner.js';
-import { createPassthroughStage, passthroughTopics } from '../../stages/passthrough/index.js';
+import { createPassthroughStage, passthroughTopics } from '../../stages/passthrough/stage.js';
 
 export interface BenchOptions {
   readonly brokers: string[];

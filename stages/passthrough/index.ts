@@ -1,23 +1,29 @@
-/**
- * Forwards every record unchanged (same key, same bytes) from `bench.in.v1` to `bench.out.v1`.
- * A real stage used by the runtime benchmark, the real-broker runtime tests and the conformance
- * suite's self-test: it measures what the runtime costs when the stage itself costs nothing.
- */
-import { bytesCodec, ok, type Stage } from '../../pipeline/index.js';
+import { z } from 'zod';
+import { defineStage } from '../descriptor.js';
+import { passthroughTopics } from './topics.js';
 
-export const passthroughTopics = { input: 'bench.in.v1', output: 'bench.out.v1' } as const;
+export const passthroughSettings = z.object({
+  EAIO_PASSTHROUGH_BATCH_RECORDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(1_000)
+    .describe('Most records per process call of the benchmark-only passthrough stage.'),
+});
 
-export function createPassthroughStage(options: { maxRecords?: number } = {}): Stage<Buffer, Buffer> {
-  return {
-    name: 'passthrough',
-    inputs: [passthroughTopics.input],
-    input: bytesCodec,
-    output: { topic: passthroughTopics.output, codec: bytesCodec, key: () => '' },
-    batch: { maxRecords: options.maxRecords ?? 1_000 },
-    async process(batch) {
-      return batch.map((envelope) =>
-        ok({ value: envelope.value, ...(envelope.raw.key === null ? {} : { key: envelope.raw.key.toString('utf8') }) }),
-      );
-    },
-  };
-}
+export const passthroughStage = defineStage({
+  name: 'passthrough',
+  summary: 'forwards every record unchanged from bench.in.v1 to bench.out.v1 (benchmarks and runtime tests)',
+  auxiliary: true,
+  settings: {
+    schema: passthroughSettings,
+    toConfig: (values) => ({ maxRecords: values.EAIO_PASSTHROUGH_BATCH_RECORDS }),
+  },
+  inputs: () => [passthroughTopics.input],
+  outputs: () => ({ main: passthroughTopics.output }),
+  async create({ config }) {
+    const { createPassthroughStage } = await import('./stage.js');
+    return createPassthroughStage(config);
+  },
+});

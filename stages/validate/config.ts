@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { parseEnvSection } from '../../config/load.js';
 
 /** Settings of the validate stage, read from its own environment variables. */
 export const validateSettings = z.object({
@@ -47,8 +46,7 @@ export interface ValidateConfig {
   readonly dbPool: number;
 }
 
-export function loadValidateConfig(source: NodeJS.ProcessEnv = process.env): ValidateConfig {
-  const env = parseEnvSection(validateSettings, source);
+export function toValidateConfig(env: z.infer<typeof validateSettings>): ValidateConfig {
   return {
     maxRecords: env.EAIO_VALIDATE_BATCH_RECORDS,
     catalogRefreshMs: env.EAIO_VALIDATE_CATALOG_REFRESH_S * 1_000,
@@ -57,3 +55,5 @@ export function loadValidateConfig(source: NodeJS.ProcessEnv = process.env): Val
     dbPool: env.EAIO_VALIDATE_DB_POOL,
   };
 }
+
+export const validateDefaults = (): ValidateConfig => toValidateConfig(validateSettings.parse({}));

@@ -1,4 +1,4 @@
-import { createPassthroughStage } from '../../stages/passthrough/index.js';
+import { createPassthroughStage } from '../../stages/passthrough/stage.js';
 import { runStageConformance } from './stage-conformance.js';
 
 runStageConformance(

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../../pipeline/broker-memory.js';
+import { outputFor, outputsByName, outputTopics } from '../../pipeline/outputs.js';
 import { StageRunner } from '../../pipeline/runner.js';
 import type { Envelope, RawRecord, Stage, StageContext, StageResult } from '../../pipeline/stage.js';
 import { consumerGroup, deadLetterTopic, physicalTopic } from '../../pipeline/topics.js';
@@ -81,7 +82,7 @@ export function runStageConformance<In, Out>(
       expect(stage.name).toMatch(snakeCase);
       expect(stage.inputs.length).toBeGreaterThan(0);
       for (const topic of stage.inputs) expect(topic).toMatch(versionedTopic);
-      if (stage.output) expect(stage.output.topic).toMatch(versionedTopic);
+      for (const topic of outputTopics(stage as Stage<unknown, unknown>)) expect(topic).toMatch(versionedTopic);
       expect(Number.isInteger(stage.batch.maxRecords) && stage.batch.maxRecords > 0).toBe(true);
       expect(samples.length).toBeGreaterThan(0);
     });
@@ -122,13 +123,12 @@ export function runStageConformance<In, Out>(
           checkResult(result);
           if (expected[i]) expect(result.kind).toBe(expected[i]);
           if (result.kind === 'ok' && result.outputs.length > 0) {
-            expect(stage.output).toBeDefined();
+            const outputs = outputsByName(stage as Stage<unknown, unknown>);
             for (const out of result.outputs) {
-              const spec = stage.output as NonNullable<typeof stage.output>;
+              const spec = outputFor(stage as Stage<unknown, unknown>, outputs, out);
               const bytes = spec.codec.encode(out.value);
               expect(Buffer.isBuffer(bytes)).toBe(true);
               expect(typeof (out.key ?? spec.key(out.value))).toBe('string');
-              if (out.topic) expect(out.topic).toMatch(versionedTopic);
             }
           }
         });

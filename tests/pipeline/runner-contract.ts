@@ -7,10 +7,12 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Broker, ProduceRecord, ProducerPort } from '../../pipeline/broker.js';
+import { chainStages } from '../../pipeline/chain.js';
+import { jsonCodec } from '../../pipeline/codecs.js';
 import { dlqHeader } from '../../pipeline/dlq.js';
 import { FatalError, TransientError } from '../../pipeline/errors.js';
 import { type RunnerOptions, StageRunner } from '../../pipeline/runner.js';
-import { ok, type Stage } from '../../pipeline/stage.js';
+import { ok, type Stage, toOutput } from '../../pipeline/stage.js';
 import { echoStage, type Reading } from './helpers.js';
 
 export interface ContractEnv {
@@ -51,6 +53,36 @@ export class FaultyProducer implements ProducerPort {
       throw new TransientError('injected: broker busy');
     }
     return this.inner.send(records);
+  }
+}
+
+interface Alert {
+  readonly reading: number;
+  readonly level: string;
+}
+const alerts = {
+  name: 'alerts',
+  topic: 'alerts.v1',
+  codec: jsonCodec<Alert>((v) => v as Alert),
+  key: (a: Alert) => `alert-${a.reading}`,
+};
+const readingJson = jsonCodec<Reading>((v) => v as Reading);
+
+/** Producer decorator: reports each record once the broker acknowledged its send. */
+class RecordingProducer implements ProducerPort {
+  constructor(
+    private readonly inner: ProducerPort,
+    private readonly onAcknowledged: (record: ProduceRecord) => void,
+  ) {}
+  connect() {
+    return this.inner.connect();
+  }
+  disconnect() {
+    return this.inner.disconnect();
+  }
+  async send(records: readonly ProduceRecord[]): Promise<void> {
+    await this.inner.send(records);
+    for (const record of records) this.onAcknowledged(record);
   }
 }
 
@@ -121,16 +153,17 @@ export function describeRunnerContract(name: string, makeEnv: () => Promise<Cont
         }
         await input.send(records);
       };
-      const committed = async () => {
-        const offsets = await admin.groupOffsets(group, inTopic);
+      const committedIn = async (groupId: string) => {
+        const offsets = await admin.groupOffsets(groupId, inTopic);
         return offsets.reduce((sum, o) => sum + Math.max(0, Number(o.offset)), 0);
       };
+      const committed = () => committedIn(group);
       const outputs = async () =>
         (await env.broker.readTopic(outTopic)).map((r) => JSON.parse(String(r.value)) as Reading);
       const deadLetters = () => env.broker.readTopic(dlqTopic);
       const wait = (check: () => Promise<boolean> | boolean, what: string) => eventually(check, what, env.timeoutMs);
       producers.push({ connect: async () => {}, send: async () => {}, disconnect: () => admin.disconnect() });
-      return { start, produce, committed, outputs, deadLetters, wait, inTopic, stageOverrides };
+      return { start, produce, committed, committedIn, outputs, deadLetters, wait, inTopic, stageOverrides, naming };
     }
 
     it('delivers every record once, in order per key, and commits each partition to its end', async () => {
@@ -232,6 +265,86 @@ export function describeRunnerContract(name: string, makeEnv: () => Promise<Cont
       const delivered = (await w.outputs()).length;
       expect(delivered).toBeGreaterThan(0);
       expect(await w.committed()).toBe(delivered);
+    });
+
+    it('routes named outputs to their own topics, each with its own codec and key', async () => {
+      const w = await world(2);
+      const alertsTopic = `${env.prefix}.alerts.v1`;
+      await w.start(
+        echoStage(
+          async (batch) =>
+            batch.map((value) =>
+              value.id % 4 === 0
+                ? ok({ value }, toOutput(alerts, { reading: value.id, level: 'high' }))
+                : ok({ value }),
+            ),
+          { sideOutputs: [alerts] },
+        ),
+      );
+      await w.produce(0, 40);
+      await w.wait(async () => (await w.committed()) === 40, 'commit of 40');
+      expect((await w.outputs()).length).toBe(40);
+      const raised = await env.broker.readTopic(alertsTopic);
+      expect(raised.map((r) => String(r.key)).sort()).toEqual(
+        Array.from({ length: 10 }, (_, i) => `alert-${i * 4}`).sort(),
+      );
+      // Its own codec: the alert's fields, not the reading's.
+      expect(JSON.parse(String(raised.find((r) => String(r.key) === 'alert-8')?.value))).toEqual({
+        reading: 8,
+        level: 'high',
+      });
+    });
+
+    it("a chain acknowledges its steps' side outputs before its storing sink stores offsets past them", async () => {
+      const w = await world(1);
+      const acknowledged = new Set<number>();
+      const recording = new RecordingProducer(env.broker.producer(), (record) => {
+        if (record.topic.endsWith('.alerts.v1')) acknowledged.add((JSON.parse(String(record.value)) as Alert).reading);
+      });
+      const violations: string[] = [];
+      const flag: Stage<Reading, Reading> = {
+        ...echoStage(async (batch) =>
+          batch.map((value) =>
+            value.id % 3 === 0 ? ok({ value }, toOutput(alerts, { reading: value.id, level: 'high' })) : ok({ value }),
+          ),
+        ),
+        name: 'flag',
+        output: { topic: 'mid.v1', codec: readingJson, key: (r) => r.key },
+        sideOutputs: [alerts],
+      };
+      const stored = new Map<number, bigint>();
+      const sink: Stage<Reading> = {
+        name: 'sink',
+        inputs: ['mid.v1'],
+        input: readingJson,
+        batch: { maxRecords: 7 },
+        async process(batch, ctx) {
+          for (const end of ctx.inputEnd ?? []) {
+            for (let id = 0; id < Number(end.offset); id += 3) if (!acknowledged.has(id)) violations.push(`${id}`);
+            stored.set(end.partition, BigInt(end.offset));
+          }
+          return batch.map(() => ok());
+        },
+        loadStoredOffsets: async () =>
+          [...stored].map(([partition, offset]) => ({
+            topic: w.inTopic,
+            partition,
+            offset: offset.toString(),
+          })),
+      };
+      await w.start(chainStages([flag, sink], w.naming) as never, recording);
+      await w.produce(0, 30);
+      await w.wait(async () => (await w.committedIn(`${env.prefix}.stage.flag+sink`)) === 30, 'commit of 30');
+      expect(stored.get(0)).toBe(30n);
+      expect(violations).toEqual([]);
+      expect([...acknowledged].sort((a, b) => a - b)).toEqual(Array.from({ length: 10 }, (_, i) => i * 3));
+      // The main output passed in memory: the topic between the steps is not even created.
+      const topics = env.broker.admin();
+      await topics.connect();
+      const existing = await topics.listTopics();
+      await topics.disconnect();
+      expect(existing).toContain(`${env.prefix}.alerts.v1`);
+      expect(existing).not.toContain(`${env.prefix}.mid.v1`);
     });
 
     it('resumes a sink from the offsets it stores itself', async () => {

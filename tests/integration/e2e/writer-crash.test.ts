@@ -6,7 +6,7 @@ import { type Running, readDeadLetters, readMeterReadings, withAdmin } from './p
 
 const SAMPLE = 'data/bdg2-sample';
 /** Small transactions so that the writer is still busy when it is killed. */
-const WRITER_ENV = { EAIO_WRITER_BATCH_RECORDS: '25' };
+const WRITER_ENV = { EAIO_WRITE_HYPERTABLE_BATCH_RECORDS: '25' };
 const CHAIN = PIPELINE_STAGES.join('+');
 
 interface Mode {

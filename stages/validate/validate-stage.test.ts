@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { Envelope, StageContext } from '../../pipeline/index.js';
 import { runStageConformance } from '../../tests/conformance/stage-conformance.js';
 import { type CatalogSnapshot, catalogFrom } from './catalog.js';
-import { createValidateStage } from './index.js';
+import { createValidateStage } from './stage.js';
 
 const now = () => new Date('2017-03-20T12:00:00Z');
 const karla = 'Panther_office_Karla';

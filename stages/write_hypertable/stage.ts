@@ -1,0 +1,103 @@
+/**
+ * write_hypertable: the sink of the readings pipeline. Stores each batch of readings in
+ * `meter_readings` together with the consumed offsets in one transaction, and resumes from those
+ * offsets on assignment (`loadStoredOffsets`), so at-least-once delivery becomes an exactly-once
+ * effect on the table. PostgreSQL errors: connection/serialization/resource → retry the batch;
+ * data/constraint → the runner re-runs record by record and this stage dead-letters the offender
+ * alone; undefined table/column and other schema errors → fatal.
+ */
+
+import type { Sql } from 'postgres';
+import { parseTime } from '../../domain/time-memo.js';
+import { deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
+import { type RefreshJob, startRefreshJob } from '../../sql/refresh-job.js';
+import type { StageClients } from '../descriptor.js';
+import { enrichedReadingCodec } from '../shared/message-codecs.js';
+import { pgRunnerDisposition } from '../shared/pg-disposition.js';
+import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
+import { type WriteHypertableConfig, writeHypertableDefaults } from './config.js';
+import {
+  latestPerMeterHour,
+  nextOffsets,
+  toMeterReadingRow,
+  type WritableReading,
+  WritableReadingSchema,
+} from './rows.js';
+import { HypertableWriter, type WriterHooks } from './writer.js';
+
+export const WRITE_HYPERTABLE = 'write_hypertable';
+
+export interface WriteHypertableDeps {
+  /** A pool owned by the caller; without it the stage opens one in `init` and closes it itself. */
+  readonly sql?: Sql;
+  /** Where the stage opens its own pool (the descriptor passes them). */
+  readonly clients?: StageClients;
+  readonly config?: Partial<WriteHypertableConfig>;
+  /** Key of the offsets in `stage_offsets`: the consumer group the stage runs in (its chain's, when chained). */
+  readonly offsetsGroup: string;
+  readonly hooks?: WriterHooks;
+}
+
+/** An EnrichedReading is a WritableReading without scores: values typed as one need no re-check. */
+export const writableReadingCodec = jsonCodec<WritableReading>(
+  (v) => WritableReadingSchema.parse(v),
+  (r) => parseTime(r.time),
+  { trusts: [enrichedReadingCodec as never] },
+);
+
+export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<WritableReading> {
+  const config: WriteHypertableConfig = { ...writeHypertableDefaults(), ...deps.config };
+  const ownsSql = deps.sql === undefined;
+  let sql = deps.sql;
+  let writer = sql ? new HypertableWriter(sql, deps.offsetsGroup, deps.hooks) : undefined;
+  const opened = () => {
+    if (!writer) throw new Error('write_hypertable: init() opens its database pool before process()');
+    return writer;
+  };
+  let maintenance: RefreshJob | undefined;
+
+  return {
+    name: WRITE_HYPERTABLE,
+    inputs: [config.inputTopic],
+    input: writableReadingCodec,
+    batch: { maxRecords: config.maxRecords },
+    classifyError: pgRunnerDisposition,
+
+    async init(ctx) {
+      if (!sql) {
+        if (!deps.clients) throw new Error('write_hypertable needs a PostgreSQL pool: pass sql or clients');
+        sql = deps.clients.postgres({ max: config.dbPool, applicationName: 'eaio-write_hypertable' });
+        writer = new HypertableWriter(sql, deps.offsetsGroup, deps.hooks);
+      }
+      // The writer is what changes meter_readings, so it keeps partitions ahead and the roll-ups fresh.
+      if (config.maintenanceCron)
+        maintenance = startRefreshJob(sql, { schedule: config.maintenanceCron, logger: ctx.log });
+    },
+
+    async process(batch, ctx) {
+      const rows = latestPerMeterHour(batch.map((e) => toMeterReadingRow(e.value)));
+      // In a chain, where the whole input chunk ends (records before it are finished, see StageContext).
+      const offsets = ctx.inputEnd ?? nextOffsets(batch);
+      if (rows.length === 0 && offsets.length === 0) return [];
+      try {
+        await opened().write(rows, offsets);
+      } catch (error) {
+        // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.
+        // Its offset is not stored here: the dead letter is not acknowledged yet; the next good
+        // record's transaction moves the stored offset past it.
+        if (batch.length === 1 && classifyPgError(error) === 'dead_letter') {
+          return [deadLetter(pgDeadLetterCode(error), error as Error)];
+        }
+        throw error;
+      }
+      return batch.map(() => ok());
+    },
+
+    loadStoredOffsets: (partitions) => opened().storedOffsets(partitions),
+
+    async close() {
+      await maintenance?.stop();
+      if (ownsSql) await sql?.end({ timeout: 5 });
+    },
+  };
+}
