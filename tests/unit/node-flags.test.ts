@@ -23,7 +23,7 @@ describe('eaio processes start with the same V8 flags everywhere', () => {
     expect(read('Dockerfile')).toContain(`ENV NODE_OPTIONS=${flags}`);
     for (const file of [
       'cli/commands/demo.ts',
-      'scripts/bench/ingest.ts',
+      'bench/ingest.ts',
       'tests/integration/e2e/pipeline-processes.ts',
     ]) {
       const spawns = read(file).match(/spawn\(process\.execPath, \[[^\]]*/g) ?? [];
