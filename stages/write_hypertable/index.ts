@@ -10,8 +10,8 @@
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import { parseTime } from '../../domain/time-memo.js';
-import { consumerGroup, deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
 import { type RefreshJob, startRefreshJob } from '../../jobs/aggregate-refresh.js';
+import { consumerGroup, deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { createPgClient } from '../shared/pg-client.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
