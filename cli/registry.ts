@@ -15,5 +15,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   status: async () => (await import('./commands/status.js')).statusCommand,
   dlq: async () => (await import('./commands/dlq.js')).dlqCommand,
   topics: async () => (await import('./commands/topics.js')).topicsCommand,
+  jobs: async () => (await import('./commands/jobs.js')).jobsCommand,
   bench: async () => (await import('./commands/bench.js')).benchCommand,
 };

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
-import { ingestUsage } from '../../scripts/bench/ingest-usage.js';
-import { renderBench, runRuntimeBench } from '../../scripts/bench/runtime.js';
 import { type Command, UsageError } from '../command.js';
+import { ingestUsage } from './bench-usage.js';
 
 const runtimeUsage = `Usage: eaio bench runtime [--records <n>] [--partitions <n>] [--value-bytes <n>] [--json]
 
@@ -23,7 +22,8 @@ export const benchCommand: Command = {
   summary: 'benchmarks: runtime (vs raw kafkajs) and ingest (pipeline vs COPY)',
   usage,
   async run(argv) {
-    if (argv[0] === 'ingest') return (await import('../../scripts/bench/ingest.js')).runIngestCli(argv.slice(1));
+    // The benchmarks load only here: `eaio --help` lists this command without loading them.
+    if (argv[0] === 'ingest') return (await import('../../bench/ingest.js')).runIngestCli(argv.slice(1));
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
@@ -39,6 +39,7 @@ export const benchCommand: Command = {
         positionals[0] ? `unknown benchmark "${positionals[0]}"` : 'name a benchmark: runtime or ingest',
       );
     const env = loadEnv();
+    const { renderBench, runRuntimeBench } = await import('../../bench/runtime.js');
     const figures = await runRuntimeBench({
       brokers: env.KAFKA_BROKERS.split(','),
       records: Number(values.records),

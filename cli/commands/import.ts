@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres, { type Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
-import { type Metadata, MetadataFileError, parseMetadata } from '../../domain/bdg2/metadata.js';
 import { errorMessage } from '../../pipeline/errors.js';
+import { type Metadata, MetadataFileError, parseMetadata } from '../../sources/bdg2/metadata.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio import --bdg2 DIR [--skip-invalid] [--dry-run]

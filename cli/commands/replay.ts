@@ -1,19 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadEnv } from '../../config/load.js';
-import { parseMetadata } from '../../domain/bdg2/metadata.js';
+import { isMeterType, METER_TYPES, type MeterType } from '../../domain/meter-types.js';
+import { TOPICS } from '../../domain/topics.js';
+import { physicalTopic } from '../../pipeline/topics.js';
+import { createCliProducer } from '../../sources/bdg2/kafka-producer.js';
+import { parseMetadata } from '../../sources/bdg2/metadata.js';
 import {
   type BuildingZone,
   ReplayReader,
   type ReplaySelection,
   type Variant,
-} from '../../domain/bdg2/replay-events.js';
-import { isMeterType, METER_TYPES, type MeterType } from '../../domain/meter-types.js';
-import { TOPICS } from '../../domain/topics.js';
-import { physicalTopic } from '../../pipeline/topics.js';
+} from '../../sources/bdg2/replay-events.js';
+import { publishHours, type Speed } from '../../sources/bdg2/replay-publisher.js';
 import { type Command, UsageError } from '../command.js';
-import { createCliProducer } from '../kafka-producer.js';
-import { publishHours, type Speed } from '../replay-publisher.js';
 
 const usage = `Usage: eaio replay --bdg2 DIR [--variant cleaned|raw] [--meters TYPE,...]
                    [--from T] [--to T] [--speed N|max]
@@ -33,7 +33,7 @@ Options:
   --speed N|max     N simulated hours per wall-clock second (e.g. 24 = a day per second), or max (default)
 
 Local-time edge cases: a local time inside the spring-forward gap does not exist and is dropped
-(counted); a repeated fall-back hour maps to its first occurrence. See domain/bdg2/local-time.ts.
+(counted); a repeated fall-back hour maps to its first occurrence. See sources/bdg2/local-time.ts.
 
 Examples:
   eaio replay --bdg2 data/bdg2-sample

@@ -9,8 +9,8 @@
 
 import type { Sql } from 'postgres';
 import { parseTime } from '../../domain/time-memo.js';
+import { type RefreshJob, startRefreshJob } from '../../jobs/aggregate-refresh.js';
 import { deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
-import { type RefreshJob, startRefreshJob } from '../../sql/refresh-job.js';
 import type { StageClients } from '../descriptor.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';

@@ -20,11 +20,7 @@ describe('eaio processes start with the same V8 flags everywhere', () => {
 
   it('the image sets them for every container, and the CLI spawns its processes with them', () => {
     expect(read('Dockerfile')).toContain(`ENV NODE_OPTIONS=${flags}`);
-    for (const file of [
-      'cli/commands/demo.ts',
-      'scripts/bench/ingest.ts',
-      'tests/integration/e2e/pipeline-processes.ts',
-    ]) {
+    for (const file of ['cli/commands/demo.ts', 'bench/ingest.ts', 'tests/integration/e2e/pipeline-processes.ts']) {
       const spawns = read(file).match(/spawn\(process\.execPath, \[[^\]]*/g) ?? [];
       expect(spawns.length, file).toBeGreaterThan(0);
       for (const call of spawns) expect(call, file).toContain('...EAIO_NODE_FLAGS');

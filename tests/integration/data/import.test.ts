@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { importCommand, writeCatalog } from '../../../cli/commands/import.js';
-import { parseMetadata } from '../../../domain/bdg2/metadata.js';
+import { parseMetadata } from '../../../sources/bdg2/metadata.js';
 import { migrate } from '../../../sql/migrate.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -89,7 +89,7 @@ describe('eaio import --bdg2 data/bdg2-sample (full BDG2 metadata.csv)', () => {
     }
     const printed = errors.mock.calls.flat().join('\n');
     expect(printed).toMatch(
-      /primaryspaceusage "Spaceport" has no building_use_type; add it to USE_TYPE_BY_BDG2 in domain\/bdg2\/metadata.ts/,
+      /primaryspaceusage "Spaceport" has no building_use_type; add it to USE_TYPE_BY_BDG2 in sources\/bdg2\/metadata.ts/,
     );
     expect(printed).toMatch(/nothing imported/);
   });

@@ -1,13 +1,13 @@
 /**
  * What the pipeline must make of a BDG2 folder, computed independently of the replay code: the
  * CSV files are split by hand and local time is converted with Intl, so a bug in
- * domain/bdg2 (time zones, empty cells, column mapping) shows up as a mismatch instead of being
+ * sources/bdg2 (time zones, empty cells, column mapping) shows up as a mismatch instead of being
  * copied into the expectation. Only metadata.csv goes through the project's parser (it is
  * tested on its own and only gives each building its site and time zone).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseMetadata } from '../../../domain/bdg2/metadata.js';
+import { parseMetadata } from '../../../sources/bdg2/metadata.js';
 
 const HOUR_MS = 3_600_000;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ReplayHour } from '../domain/bdg2/replay-events.js';
-import type { RawReading, WeatherObservation } from '../domain/messages.js';
-import type { ProduceRecord } from '../pipeline/broker.js';
+import type { RawReading, WeatherObservation } from '../../domain/messages.js';
+import type { ProduceRecord } from '../../pipeline/broker.js';
+import type { ReplayHour } from './replay-events.js';
 import { publishHours } from './replay-publisher.js';
 
 const H = 3_600_000;

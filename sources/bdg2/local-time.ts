@@ -11,7 +11,7 @@
  *    time), like java.time / Temporal's "earlier". BDG2 has one row per wall-clock hour, so only one
  *    of the two real hours is represented; the other stays a gap.
  */
-import { remember } from '../remember.js';
+import { remember } from '../../domain/remember.js';
 
 export type LocalToUtc =
   | { readonly kind: 'ok'; readonly utcMs: number; readonly ambiguous: boolean }

@@ -1,7 +1,7 @@
-import type { ReplayHour } from '../domain/bdg2/replay-events.js';
-import { TOPICS } from '../domain/topics.js';
-import type { ProduceRecord, ProducerPort } from '../pipeline/broker.js';
-import { physicalTopic } from '../pipeline/topics.js';
+import { TOPICS } from '../../domain/topics.js';
+import type { ProduceRecord, ProducerPort } from '../../pipeline/broker.js';
+import { physicalTopic } from '../../pipeline/topics.js';
+import type { ReplayHour } from './replay-events.js';
 
 /**
  * Publishes replayed hours. Ordering guarantee: the weather of an hour is acknowledged by the broker

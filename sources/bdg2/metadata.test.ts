@@ -64,7 +64,7 @@ describe('parseMetadata rejects with a message naming the value and the fix', ()
     const result = parseMetadata(file(row({ primaryspaceusage: 'Spaceport' })));
     expect(result.buildings).toHaveLength(0);
     expect(result.problems[0]).toMatch(
-      /line 2 \(Ant_office_A\): primaryspaceusage "Spaceport" has no building_use_type; add it to USE_TYPE_BY_BDG2 in domain\/bdg2\/metadata.ts/,
+      /line 2 \(Ant_office_A\): primaryspaceusage "Spaceport" has no building_use_type; add it to USE_TYPE_BY_BDG2 in sources\/bdg2\/metadata.ts/,
     );
   });
 
@@ -82,7 +82,7 @@ describe('parseMetadata rejects with a message naming the value and the fix', ()
     );
     expect(result.buildings.map((b) => b.building_id)).toEqual(['E']);
     expect(result.problems.join('\n')).toMatchInlineSnapshot(`
-      "metadata.csv line 2 (A): industry "Mining" has no industry_type; add it to INDUSTRY_BY_BDG2 in domain/bdg2/metadata.ts (and to the enum in a new migration)
+      "metadata.csv line 2 (A): industry "Mining" has no industry_type; add it to INDUSTRY_BY_BDG2 in sources/bdg2/metadata.ts (and to the enum in a new migration)
       metadata.csv line 3 (B): column sqm: "big" is not a number
       metadata.csv line 4 (C): timezone "Mars/Olympus" is not an IANA time zone
       metadata.csv line 5 (D): column gas is "No"; expected "Yes" or empty

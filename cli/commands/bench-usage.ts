@@ -1,4 +1,4 @@
-/** Kept apart from the benchmark so `eaio bench --help` loads nothing heavy. */
+/** Shared by `eaio bench --help` and the ingest benchmark's option errors; kept apart so help loads no benchmark code. */
 export const ingestUsage = `Usage: eaio bench ingest [--bdg2 DIR] [--variant raw|cleaned] [--mode topics|chain|both]
                          [--replay concurrent|backlog|both] [--repeat N] [--json] [--keep]
 

@@ -1,6 +1,6 @@
-import { meterId } from '../ids.js';
-import { METER_TYPE_SPECS, METER_TYPES, type MeterType } from '../meter-types.js';
-import { remember } from '../remember.js';
+import { meterId } from '../../domain/ids.js';
+import { METER_TYPE_SPECS, METER_TYPES, type MeterType } from '../../domain/meter-types.js';
+import { remember } from '../../domain/remember.js';
 import { parseCsv, toObjects } from './csv.js';
 
 /**
@@ -38,7 +38,7 @@ export const INDUSTRY_BY_BDG2 = {
 } as const;
 export type IndustryType = (typeof INDUSTRY_BY_BDG2)[keyof typeof INDUSTRY_BY_BDG2];
 
-const MAPPING_FILE = 'domain/bdg2/metadata.ts';
+const MAPPING_FILE = 'sources/bdg2/metadata.ts';
 
 export const REQUIRED_COLUMNS = [
   'building_id',

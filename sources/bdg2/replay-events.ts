@@ -1,10 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { meterId } from '../ids.js';
-import { type RawReading, SCHEMA_VERSION, type WeatherObservation } from '../messages.js';
-import { METER_TYPE_SPECS, type MeterType } from '../meter-types.js';
-import { remember } from '../remember.js';
-import { isoTime } from '../time-memo.js';
+import { meterId } from '../../domain/ids.js';
+import { type RawReading, SCHEMA_VERSION, type WeatherObservation } from '../../domain/messages.js';
+import { METER_TYPE_SPECS, type MeterType } from '../../domain/meter-types.js';
+import { remember } from '../../domain/remember.js';
+import { isoTime } from '../../domain/time-memo.js';
 import { localToUtc, parseNaiveLocal } from './local-time.js';
 import { readWeatherFile } from './weather-csv.js';
 import { openWideFile, type WideFile, type WideRow } from './wide-csv.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { METER_TYPES } from '../meter-types.js';
+import { METER_TYPES } from '../../domain/meter-types.js';
 import { parseMetadata } from './metadata.js';
 import {
   type BuildingZone,

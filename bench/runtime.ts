@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { pino } from 'pino';
-import type { Broker, ConsumerHandlers, ConsumerPort } from '../../pipeline/broker.js';
-import { KafkaBroker } from '../../pipeline/broker-kafka.js';
-import { bytesCodec, ok, type Stage } from '../../pipeline/index.js';
-import { createRegistry } from '../../pipeline/metrics.js';
-import { StageRunner } from '../../pipeline/runner.js';
-import { createPassthroughStage, passthroughTopics } from '../../stages/passthrough/stage.js';
+import type { Broker, ConsumerHandlers, ConsumerPort } from '../pipeline/broker.js';
+import { KafkaBroker } from '../pipeline/broker-kafka.js';
+import { bytesCodec, ok, type Stage } from '../pipeline/index.js';
+import { createRegistry } from '../pipeline/metrics.js';
+import { StageRunner } from '../pipeline/runner.js';
+import { createPassthroughStage, passthroughTopics } from '../stages/passthrough/stage.js';
 
 export interface BenchOptions {
   readonly brokers: string[];

@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EAIO_NODE_FLAGS } from '../../../cli/node-flags.js';
+import { migrate } from '../../../sql/migrate.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+/** `eaio jobs run <name>` as a process on the test database: exit code, stdout, stderr. */
+async function eaioJobsRun(name: string) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [...EAIO_NODE_FLAGS, 'bin/eaio.mjs', 'jobs', 'run', name],
+      { cwd: ROOT, env: { ...process.env, DATABASE_URL: db.url }, timeout: 60_000 },
+    );
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+function fields(line: string): Record<string, string> {
+  return Object.fromEntries(line.trim().split(' ').map((pair) => pair.split('=', 2) as [string, string]));
+}
+
+const partitions = async () =>
+  (
+    await db.sql<{ name: string }[]>`
+      SELECT inhrelid::regclass::text AS name FROM pg_inherits WHERE inhparent = 'meter_readings'::regclass ORDER BY 1`
+  ).map((p) => p.name);
+
+describe('eaio jobs run aggregate_refresh (plain PostgreSQL path)', () => {
+  it('before the migrations: exit 1 and one line that names `eaio migrate`', async () => {
+    const run = await eaioJobsRun('aggregate_refresh');
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^eaio jobs run aggregate_refresh: .*has `eaio migrate` been run on this database\?$/m);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('creates the missing partitions ahead and refreshes the roll-ups a new reading changed, then has nothing to do', async () => {
+    await migrate(db.sql);
+    const [path] = await db.sql<{ timescale: boolean }[]>`SELECT eaio_has_timescaledb() AS timescale`;
+    expect(path?.timescale).toBe(false);
+    await db.sql`INSERT INTO sites (site_id, timezone) VALUES ('Ant', 'US/Eastern')`;
+    await db.sql`INSERT INTO buildings (building_id, site_id, timezone) VALUES ('Ant_office_A', 'Ant', 'US/Eastern')`;
+    await db.sql`INSERT INTO energy_meters (meter_id, building_id, meter_type, unit) VALUES ('Ant_office_A:electricity', 'Ant_office_A', 'electricity', 'kWh')`;
+    await db.sql`SELECT eaio_ensure_partitions('2017-03-12T00:00:00Z', '2017-03-13T00:00:00Z')`;
+    await db.sql`
+      INSERT INTO meter_readings (time, meter_id, building_id, site_id, meter_type, value, unit)
+      VALUES ('2017-03-12T07:00:00Z', 'Ant_office_A:electricity', 'Ant_office_A', 'Ant', 'electricity', 46.2, 'kWh')`;
+    // The furthest partition ahead goes missing, as it would a month after the migration.
+    const furthest = (await partitions()).at(-1);
+    expect(furthest).toMatch(/^meter_readings_p\d{6}$/);
+    await db.sql.unsafe(`DROP TABLE ${furthest}`);
+    // Write counters reach the shared statistics up to ~1 s after the insert's transaction ends.
+    for (let i = 0; i < 50; i++) {
+      const [changes] = await db.sql<{ n: number }[]>`SELECT eaio_meter_readings_changes()::int AS n`;
+      if ((changes?.n ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    const first = await eaioJobsRun('aggregate_refresh');
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim().split('\n')).toHaveLength(1);
+    expect(first.stdout).toMatch(
+      /^job=aggregate_refresh partitions_created=1 views_refreshed=meter_readings_hourly,meter_readings_daily duration_ms=\d+\n$/,
+    );
+    expect(await partitions()).toContain(furthest);
+    const daily = await db.sql`SELECT bucket, reading_count::int, value_sum FROM meter_readings_daily`;
+    expect(daily).toEqual([{ bucket: new Date('2017-03-12T00:00:00Z'), reading_count: 1, value_sum: 46.2 }]);
+
+    const again = fields((await eaioJobsRun('aggregate_refresh')).stdout);
+    expect(again).toMatchObject({ job: 'aggregate_refresh', partitions_created: '0', views_refreshed: 'none' });
+  });
+});
