@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { coreSection, parseEnvSection, renderEnvExample } from '../../config/load.js';
-import { stageSettingsSections } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
+import { extraSettingsSections } from '../settings-sections.js';
 
 const usage = `Usage: eaio config <show|example|check>
 
@@ -11,7 +11,7 @@ const usage = `Usage: eaio config <show|example|check>
 
 Every setting is optional; the defaults point at the local stack (eaio services up).`;
 
-const sections = [coreSection, ...stageSettingsSections()];
+const sections = [coreSection, ...extraSettingsSections()];
 
 function maskSecrets(value: string): string {
   return value.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
@@ -24,7 +24,7 @@ export const configCommand: Command = {
   async run(argv) {
     const [action] = argv;
     if (action === 'example') {
-      process.stdout.write(renderEnvExample(stageSettingsSections()));
+      process.stdout.write(renderEnvExample(extraSettingsSections()));
       return 0;
     }
     if (action === 'check') {

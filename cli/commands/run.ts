@@ -1,8 +1,17 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
+import { scheduleJobs } from '../../jobs/scheduler.js';
 import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
 import { runWorker } from '../../pipeline/worker.js';
-import { createStage, isStageName, pipelineStages, stageDescriptors, stageNames } from '../../stages/registry.js';
+import {
+  createStage,
+  isStageName,
+  pipelineStages,
+  stageDescriptors,
+  stageNames,
+  stagePlan,
+} from '../../stages/registry.js';
+import { createPgClient } from '../../stages/shared/pg-client.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio run <stage...|all> [--chain] [--exit-when-idle] [--drain-timeout <ms>]
@@ -57,6 +66,11 @@ export const runCommand: Command = {
     const log = loggerFromEnv(env, 'eaio-worker');
     const naming = { prefix: env.EAIO_TOPIC_PREFIX };
     const stages = await Promise.all(names.map((name) => createStage(name, { env, naming })));
+    const jobs = scheduleJobs([...new Set(names.flatMap((name) => stagePlan(name, naming).jobs))], {
+      sql: () => createPgClient(env.DATABASE_URL, { max: 1, applicationName: 'eaio-jobs' }),
+      log,
+    });
+    if (jobs.scheduled.length > 0) log.info({ jobs: jobs.scheduled }, 'maintenance jobs scheduled');
     const code = await runWorker({
       stages,
       broker: kafkaBrokerFromEnv(env, log),
@@ -65,7 +79,7 @@ export const runCommand: Command = {
       http: { host: env.METRICS_HOST, port: env.METRICS_PORT, sdDir: env.EAIO_PROMETHEUS_SD_DIR },
       exitWhenIdle: values['exit-when-idle'],
       drainTimeoutMs,
-    });
+    }).finally(() => jobs.stop());
     // kafkajs may keep sockets and timers alive after an abort; the exit code is what matters.
     setTimeout(() => process.exit(code), 100).unref();
     if (code !== 0) process.exit(code);

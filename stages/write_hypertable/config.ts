@@ -17,12 +17,6 @@ export const writeHypertableSettings = z.object({
     .max(20_000)
     .default(2_000)
     .describe('Most readings per transaction.'),
-  EAIO_WRITE_HYPERTABLE_MAINTENANCE_CRON: z
-    .string()
-    .default('* * * * *')
-    .describe(
-      'node-cron schedule of the maintenance the writer runs: monthly partitions ahead and refresh of meter_readings_hourly/daily (plain PostgreSQL; no-op with TimescaleDB). "off" disables it.',
-    ),
   EAIO_WRITE_HYPERTABLE_DB_POOL: z.coerce
     .number()
     .int()
@@ -36,15 +30,12 @@ export interface WriteHypertableConfig {
   readonly inputTopic: string;
   readonly maxRecords: number;
   readonly dbPool: number;
-  /** undefined: no maintenance job in this worker. */
-  readonly maintenanceCron: string | undefined;
 }
 
 /** The names these settings had before every stage setting was `EAIO_<STAGE>_*`. */
 export const writeHypertableAliases = {
   EAIO_WRITER_INPUT_TOPIC: 'EAIO_WRITE_HYPERTABLE_INPUT_TOPIC',
   EAIO_WRITER_BATCH_RECORDS: 'EAIO_WRITE_HYPERTABLE_BATCH_RECORDS',
-  EAIO_WRITER_MAINTENANCE_CRON: 'EAIO_WRITE_HYPERTABLE_MAINTENANCE_CRON',
   EAIO_WRITER_DB_POOL: 'EAIO_WRITE_HYPERTABLE_DB_POOL',
 } as const;
 
@@ -53,8 +44,6 @@ export function toWriteHypertableConfig(env: z.infer<typeof writeHypertableSetti
     inputTopic: env.EAIO_WRITE_HYPERTABLE_INPUT_TOPIC,
     maxRecords: env.EAIO_WRITE_HYPERTABLE_BATCH_RECORDS,
     dbPool: env.EAIO_WRITE_HYPERTABLE_DB_POOL,
-    maintenanceCron:
-      env.EAIO_WRITE_HYPERTABLE_MAINTENANCE_CRON === 'off' ? undefined : env.EAIO_WRITE_HYPERTABLE_MAINTENANCE_CRON,
   };
 }
 

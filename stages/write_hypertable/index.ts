@@ -9,6 +9,8 @@ export const writeHypertableStage = defineStage({
   inputs: (config) => [config.inputTopic],
   outputs: () => ({}),
   storesOffsets: true,
+  // It is what changes meter_readings, so its workers keep partitions ahead and the roll-ups fresh.
+  jobs: ['aggregate_refresh'],
   async create({ config, clients, offsetsGroup }) {
     const { createWriteHypertableStage } = await import('./stage.js');
     return createWriteHypertableStage({ config, clients, offsetsGroup });

@@ -9,7 +9,6 @@
 
 import type { Sql } from 'postgres';
 import { parseTime } from '../../domain/time-memo.js';
-import { type RefreshJob, startRefreshJob } from '../../jobs/aggregate-refresh.js';
 import { deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
 import type { StageClients } from '../descriptor.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
@@ -54,7 +53,6 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
     if (!writer) throw new Error('write_hypertable: init() opens its database pool before process()');
     return writer;
   };
-  let maintenance: RefreshJob | undefined;
 
   return {
     name: WRITE_HYPERTABLE,
@@ -63,15 +61,12 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
     batch: { maxRecords: config.maxRecords },
     classifyError: pgRunnerDisposition,
 
-    async init(ctx) {
+    async init() {
       if (!sql) {
         if (!deps.clients) throw new Error('write_hypertable needs a PostgreSQL pool: pass sql or clients');
         sql = deps.clients.postgres({ max: config.dbPool, applicationName: 'eaio-write_hypertable' });
         writer = new HypertableWriter(sql, deps.offsetsGroup, deps.hooks);
       }
-      // The writer is what changes meter_readings, so it keeps partitions ahead and the roll-ups fresh.
-      if (config.maintenanceCron)
-        maintenance = startRefreshJob(sql, { schedule: config.maintenanceCron, logger: ctx.log });
     },
 
     async process(batch, ctx) {
@@ -96,7 +91,6 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
     loadStoredOffsets: (partitions) => opened().storedOffsets(partitions),
 
     async close() {
-      await maintenance?.stop();
       if (ownsSql) await sql?.end({ timeout: 5 });
     },
   };

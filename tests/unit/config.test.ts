@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { extraSettingsSections } from '../../cli/settings-sections.js';
 import { ConfigError, loadEnv, renderEnvExample } from '../../config/load.js';
-import { stageSettingsSections } from '../../stages/registry.js';
 
 describe('loadEnv', () => {
   it('defaults point at the local stack on loopback', () => {
@@ -36,7 +36,7 @@ describe('loadEnv', () => {
 describe('.env.example', () => {
   it('is generated from the schema and committed up to date', () => {
     const committed = readFileSync(new URL('../../.env.example', import.meta.url), 'utf8');
-    expect(committed).toBe(renderEnvExample(stageSettingsSections()));
+    expect(committed).toBe(renderEnvExample(extraSettingsSections()));
     expect(committed).toMatch(/^DATABASE_URL=/m);
     expect(committed).toMatch(/^EAIO_ENRICH_WEATHER_MAX_WAIT_MS=/m);
   });

@@ -1,8 +1,11 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { pino } from 'pino';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EAIO_NODE_FLAGS } from '../../../cli/node-flags.js';
+import { scheduleJobs } from '../../../jobs/scheduler.js';
 import { migrate } from '../../../sql/migrate.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -84,5 +87,31 @@ describe('eaio jobs run aggregate_refresh (plain PostgreSQL path)', () => {
 
     const again = fields((await eaioJobsRun('aggregate_refresh')).stdout);
     expect(again).toMatchObject({ job: 'aggregate_refresh', partitions_created: '0', views_refreshed: 'none' });
+  });
+
+  it('runs on its schedule in a worker process (scheduleJobs), and not at all when "off"', async () => {
+    const furthest = (await partitions()).at(-1) as string;
+    await db.sql.unsafe(`DROP TABLE ${furthest}`);
+    const off = scheduleJobs(['aggregate_refresh'], {
+      sql: () => db.sql,
+      log: pino({ level: 'silent' }),
+      source: { EAIO_JOBS_AGGREGATE_REFRESH_CRON: 'off' },
+    });
+    expect(off.scheduled).toEqual([]);
+    await off.stop();
+    // The former variable still sets it; every second, so the test need not wait a minute.
+    const every = scheduleJobs(['aggregate_refresh'], {
+      sql: () => postgres(db.url, { max: 1, onnotice: () => undefined }),
+      log: pino({ level: 'silent' }),
+      source: { EAIO_WRITER_MAINTENANCE_CRON: '* * * * * *' },
+    });
+    try {
+      expect(every.scheduled).toEqual([{ job: 'aggregate_refresh', schedule: '* * * * * *' }]);
+      const deadline = Date.now() + 10_000;
+      while (!(await partitions()).includes(furthest) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await partitions()).toContain(furthest);
+    } finally {
+      await every.stop();
+    }
   });
 });
