@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
+// Every test lives under tests/, mirroring the folder it tests (tests/stages/validate/ for
+// stages/validate/): product folders hold product code only, which is what the image ships.
 // Two projects: `unit` needs nothing running; `integration` talks to the real local stack
 // (`eaio services up`) and runs files one at a time because they share one broker and database.
 export default defineConfig({
@@ -8,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['**/*.test.ts'],
+          include: ['tests/**/*.test.ts'],
           exclude: ['node_modules/**', '.local/**', 'tests/integration/**', 'tests/smoke/**'],
           testTimeout: 20_000,
         },

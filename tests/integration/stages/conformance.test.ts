@@ -7,9 +7,9 @@
 import { afterAll, beforeAll } from 'vitest';
 import { enrichReading, toCachedWeather } from '../../../stages/enrich_weather/enrich.js';
 import { createEnrichWeatherStage } from '../../../stages/enrich_weather/stage.js';
-import { observation, reading } from '../../../stages/enrich_weather/test-fixtures.js';
 import { createWriteHypertableStage } from '../../../stages/write_hypertable/stage.js';
 import { runStageConformance } from '../../conformance/stage-conformance.js';
+import { observation, reading } from '../../stages/enrich_weather/test-fixtures.js';
 import { createTestDatabase, type TestDatabase } from './pg-test-db.js';
 
 let db: TestDatabase;

@@ -4,8 +4,8 @@ import type { EnrichedReading, ValidatedReading, WeatherObservation } from '../.
 import { type Envelope, type RawRecord, readDeadLetter } from '../../../pipeline/index.js';
 import type { EnrichInput } from '../../../stages/enrich_weather/input.js';
 import { createEnrichWeatherStage } from '../../../stages/enrich_weather/stage.js';
-import { observation, reading } from '../../../stages/enrich_weather/test-fixtures.js';
 import { WeatherStore } from '../../../stages/enrich_weather/weather-store.js';
+import { observation, reading } from '../../stages/enrich_weather/test-fixtures.js';
 import { createTestDatabase, eventually, memoryRuntime, type TestDatabase } from './pg-test-db.js';
 
 let db: TestDatabase;

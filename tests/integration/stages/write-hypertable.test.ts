@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EnrichedReading } from '../../../domain/messages.js';
 import { type Envelope, type RawRecord, readDeadLetter, type Stage, TransientError } from '../../../pipeline/index.js';
 import { enrichReading, toCachedWeather } from '../../../stages/enrich_weather/enrich.js';
-import { observation, reading } from '../../../stages/enrich_weather/test-fixtures.js';
 import { toMeterReadingRow, type WritableReading } from '../../../stages/write_hypertable/rows.js';
 import { createWriteHypertableStage } from '../../../stages/write_hypertable/stage.js';
 import { HypertableWriter } from '../../../stages/write_hypertable/writer.js';
+import { observation, reading } from '../../stages/enrich_weather/test-fixtures.js';
 import { createTestDatabase, eventually, memoryRuntime, type TestDatabase } from './pg-test-db.js';
 
 let db: TestDatabase;

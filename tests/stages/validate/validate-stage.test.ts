@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { Envelope, StageContext } from '../../pipeline/index.js';
-import { runStageConformance } from '../../tests/conformance/stage-conformance.js';
-import { type CatalogSnapshot, catalogFrom } from './catalog.js';
-import { createValidateStage } from './stage.js';
+import type { Envelope, StageContext } from '../../../pipeline/index.js';
+import { type CatalogSnapshot, catalogFrom } from '../../../stages/validate/catalog.js';
+import { createValidateStage } from '../../../stages/validate/stage.js';
+import { runStageConformance } from '../../conformance/stage-conformance.js';
 
 const now = () => new Date('2017-03-20T12:00:00Z');
 const karla = 'Panther_office_Karla';

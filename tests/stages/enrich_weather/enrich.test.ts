@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EnrichedReadingSchema, ValidatedReadingSchema } from '../../domain/messages.js';
-import { enrichReading, newerWeather, toCachedWeather } from './enrich.js';
+import { EnrichedReadingSchema, ValidatedReadingSchema } from '../../../domain/messages.js';
+import { enrichReading, newerWeather, toCachedWeather } from '../../../stages/enrich_weather/enrich.js';
 import { observation, reading } from './test-fixtures.js';
 
 describe('enrichReading', () => {

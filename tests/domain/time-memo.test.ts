@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isoTime, parseTime } from './time-memo.js';
+import { isoTime, parseTime } from '../../domain/time-memo.js';
 
 describe('remembered time conversions', () => {
   it('give what Date.parse and toISOString give, invalid input included, also past the memory bound', () => {

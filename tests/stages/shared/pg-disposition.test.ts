@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pgRunnerDisposition } from './pg-disposition.js';
+import { pgRunnerDisposition } from '../../../stages/shared/pg-disposition.js';
 
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
 

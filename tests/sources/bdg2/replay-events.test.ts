@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { METER_TYPES } from '../../domain/meter-types.js';
-import { parseMetadata } from './metadata.js';
+import { METER_TYPES } from '../../../domain/meter-types.js';
+import { parseMetadata } from '../../../sources/bdg2/metadata.js';
 import {
   type BuildingZone,
   meterFilePath,
@@ -9,9 +9,9 @@ import {
   ReplayReader,
   type ReplaySelection,
   type Variant,
-} from './replay-events.js';
+} from '../../../sources/bdg2/replay-events.js';
 
-const DIR = new URL('../../data/bdg2-sample', import.meta.url).pathname;
+const DIR = new URL('../../../data/bdg2-sample', import.meta.url).pathname;
 const metadata = parseMetadata(readFileSync(`${DIR}/metadata.csv`, 'utf8'));
 const buildings = new Map<string, BuildingZone>(
   metadata.buildings.map((b) => [b.building_id, { siteId: b.site_id, timezone: b.timezone }]),

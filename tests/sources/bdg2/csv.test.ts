@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { CsvParser, parseCsv, readCsvRecords, toObjects } from './csv.js';
+import { CsvParser, parseCsv, readCsvRecords, toObjects } from '../../../sources/bdg2/csv.js';
 
 describe('parseCsv', () => {
   it('reads CRLF records with empty cells', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RawReadingSchema } from '../../domain/messages.js';
+import { RawReadingSchema } from '../../../domain/messages.js';
+import { conformsToRawReading } from '../../../stages/validate/conforms.js';
 import { rawReading } from '../../domain/test-fixtures.js';
-import { conformsToRawReading } from './conforms.js';
 
 const zodTime = RawReadingSchema.shape.time;
 const isValidTime = (time: string) => zodTime.safeParse(time).success;

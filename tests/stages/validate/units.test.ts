@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lookupUnit, toCanonical } from './units.js';
+import { lookupUnit, toCanonical } from '../../../stages/validate/units.js';
 
 const kwh = (value: number, unit: string) => {
   const r = toCanonical(value, unit, 'electricity');

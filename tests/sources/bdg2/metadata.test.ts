@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseMetadata, USE_TYPE_BY_BDG2 } from './metadata.js';
+import { parseMetadata, USE_TYPE_BY_BDG2 } from '../../../sources/bdg2/metadata.js';
 
-const SAMPLE = new URL('../../data/bdg2-sample/metadata.csv', import.meta.url);
+const SAMPLE = new URL('../../../data/bdg2-sample/metadata.csv', import.meta.url);
 const HEADER =
   'building_id,site_id,building_id_kaggle,site_id_kaggle,primaryspaceusage,sub_primaryspaceusage,sqm,sqft,lat,lng,timezone,electricity,hotwater,chilledwater,steam,water,irrigation,solar,gas,industry,subindustry,heatingtype,yearbuilt,date_opened,numberoffloors,occupants,energystarscore,eui,site_eui,source_eui,leed_level,rating';
 const row = (overrides: Record<string, string>) => {

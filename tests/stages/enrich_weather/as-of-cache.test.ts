@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AsOfCache } from './as-of-cache.js';
+import { AsOfCache } from '../../../stages/enrich_weather/as-of-cache.js';
 
 const HOUR = 3_600_000;
 const obs = (hour: number, temp: number) => ({ time: hour * HOUR, temp });

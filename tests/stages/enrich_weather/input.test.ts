@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RawRecord } from '../../pipeline/index.js';
-import { enrichInputCodec, isTopic } from './input.js';
+import type { RawRecord } from '../../../pipeline/index.js';
+import { enrichInputCodec, isTopic } from '../../../stages/enrich_weather/input.js';
 import { observation, reading } from './test-fixtures.js';
 
 const raw = (topic: string, value: unknown): RawRecord => ({

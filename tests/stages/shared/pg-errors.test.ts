@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyPgError, pgDeadLetterCode } from './pg-errors.js';
+import { classifyPgError, pgDeadLetterCode } from '../../../stages/shared/pg-errors.js';
 
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
 

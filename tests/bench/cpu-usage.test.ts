@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CpuSnapshot, cpuBetween } from './cpu-usage.js';
+import { type CpuSnapshot, cpuBetween } from '../../bench/cpu-usage.js';
 
 const snapshot = (entries: [number, string, number][]): CpuSnapshot =>
   new Map(entries.map(([pid, group, seconds]) => [pid, { group, seconds }]));

@@ -1,5 +1,5 @@
 /** Sample payloads shared by the stage's unit and integration tests. */
-import type { ValidatedReading, WeatherObservation } from '../../domain/messages.js';
+import type { ValidatedReading, WeatherObservation } from '../../../domain/messages.js';
 
 export const reading: ValidatedReading = {
   schema_version: 1,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { catalogFrom } from '../../../stages/validate/catalog.js';
+import { decodeJson, validateBatch, validateReading } from '../../../stages/validate/rules.js';
 import { rawReading } from '../../domain/test-fixtures.js';
-import { catalogFrom } from './catalog.js';
-import { decodeJson, validateBatch, validateReading } from './rules.js';
 
 const now = new Date('2017-03-20T12:00:00Z');
 const catalog = catalogFrom(

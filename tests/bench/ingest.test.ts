@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type PipelineFigure, summarise } from './ingest.js';
-import type { CopyFigure } from './ingest-copy.js';
+import { type PipelineFigure, summarise } from '../../bench/ingest.js';
+import type { CopyFigure } from '../../bench/ingest-copy.js';
 
 const copy: CopyFigure = { rows: 100, seconds: 1, rowsPerSecond: 100, runSeconds: [1, 1, 1] };
 const run = (mode: PipelineFigure['mode'], timing: PipelineFigure['timing'], ratio: number): PipelineFigure => ({

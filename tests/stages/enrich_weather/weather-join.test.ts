@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { AsOfCache } from './as-of-cache.js';
-import type { CachedWeather } from './enrich.js';
-import { WeatherJoin } from './weather-join.js';
-import type { AsOfAnswer, WeatherQuery, WeatherSource } from './weather-store.js';
+import { AsOfCache } from '../../../stages/enrich_weather/as-of-cache.js';
+import type { CachedWeather } from '../../../stages/enrich_weather/enrich.js';
+import { WeatherJoin } from '../../../stages/enrich_weather/weather-join.js';
+import type { AsOfAnswer, WeatherQuery, WeatherSource } from '../../../stages/enrich_weather/weather-store.js';
 
 const HOUR = 3_600_000;
 const TOLERANCE = 3 * HOUR;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localToUtc, parseNaiveLocal, zoneOffsetMs } from './local-time.js';
+import { localToUtc, parseNaiveLocal, zoneOffsetMs } from '../../../sources/bdg2/local-time.js';
 
 const utc = (local: string, zone: string) => {
   const r = localToUtc(local, zone);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RawReading, WeatherObservation } from '../../domain/messages.js';
-import type { ProduceRecord } from '../../pipeline/broker.js';
-import type { ReplayHour } from './replay-events.js';
-import { publishHours } from './replay-publisher.js';
+import type { RawReading, WeatherObservation } from '../../../domain/messages.js';
+import type { ProduceRecord } from '../../../pipeline/broker.js';
+import type { ReplayHour } from '../../../sources/bdg2/replay-events.js';
+import { publishHours } from '../../../sources/bdg2/replay-publisher.js';
 
 const H = 3_600_000;
 const t0 = Date.parse('2017-03-12T05:00:00Z');

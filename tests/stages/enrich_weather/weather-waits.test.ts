@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WeatherWaits } from './weather-waits.js';
+import { WeatherWaits } from '../../../stages/enrich_weather/weather-waits.js';
 
 describe('WeatherWaits', () => {
   it('lets a reading wait until maxWait has passed since it was first deferred', () => {

@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { meterId, parseMeterId } from './ids.js';
-import { renderMessageJsonSchemas } from './json-schemas.js';
-import { RawReadingSchema, WeatherObservationSchema } from './messages.js';
+import { meterId, parseMeterId } from '../../domain/ids.js';
+import { renderMessageJsonSchemas } from '../../domain/json-schemas.js';
+import { RawReadingSchema, WeatherObservationSchema } from '../../domain/messages.js';
+import { TOPICS } from '../../domain/topics.js';
 import { rawReading } from './test-fixtures.js';
-import { TOPICS } from './topics.js';
 
 describe('message schemas', () => {
   it('committed JSON Schema files match the zod schemas (regenerate with scripts/generate-message-schemas.ts)', () => {
     for (const [file, text] of Object.entries(renderMessageJsonSchemas())) {
-      const committed = readFileSync(new URL(`./schemas/${file}`, import.meta.url), 'utf8');
+      const committed = readFileSync(new URL(`../../domain/schemas/${file}`, import.meta.url), 'utf8');
       expect(committed, file).toBe(text);
     }
   });

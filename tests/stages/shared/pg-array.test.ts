@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pgArrayLiteral, pgArrayLiteralOf } from './pg-array.js';
+import { pgArrayLiteral, pgArrayLiteralOf } from '../../../stages/shared/pg-array.js';
 
 describe('pgArrayLiteral', () => {
   it('quotes every element, escapes quotes and backslashes, and keeps NULLs', () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RawRecord } from '../../pipeline/index.js';
-import { enrichReading, toCachedWeather } from '../enrich_weather/enrich.js';
-import { observation, reading } from '../enrich_weather/test-fixtures.js';
+import type { RawRecord } from '../../../pipeline/index.js';
+import { enrichReading, toCachedWeather } from '../../../stages/enrich_weather/enrich.js';
 import {
   latestPerMeterHour,
   monthsOf,
@@ -9,7 +8,8 @@ import {
   ROW_COLUMNS,
   toMeterReadingRow,
   WritableReadingSchema,
-} from './rows.js';
+} from '../../../stages/write_hypertable/rows.js';
+import { observation, reading } from '../enrich_weather/test-fixtures.js';
 
 const enriched = enrichReading(reading, toCachedWeather(observation));
 const raw = (topic: string, partition: number, offset: string) => ({ raw: { topic, partition, offset } as RawRecord });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { remember } from './remember.js';
+import { remember } from '../../domain/remember.js';
 
 describe('remember', () => {
   it('computes each key once, remembers undefined and NaN answers, and stays within its limit', () => {
