@@ -3,68 +3,11 @@ import { describe, expect, it } from 'vitest';
 import type { Envelope, StageContext } from '../../../pipeline/index.js';
 import { type CatalogSnapshot, catalogFrom } from '../../../stages/validate/catalog.js';
 import { createValidateStage } from '../../../stages/validate/stage.js';
-import { runStageConformance } from '../../conformance/stage-conformance.js';
 
-const now = () => new Date('2017-03-20T12:00:00Z');
-const karla = 'Panther_office_Karla';
-const baseCatalog = () =>
-  catalogFrom(
-    [[karla, { siteId: 'Panther' }]],
-    [[`${karla}:electricity`, { buildingId: karla, meterType: 'electricity' as const }]],
-  );
-
-const reading = (overrides: Record<string, unknown> = {}) => ({
-  schema_version: 1,
-  meter_id: `${karla}:electricity`,
-  building_id: karla,
-  site_id: 'Panther',
-  meter_type: 'electricity',
-  time: '2017-03-12T07:00:00Z',
-  value: 46.2089,
-  unit: 'kWh',
-  source: 'bdg2:raw',
-  ...overrides,
-});
-const json = (o: object) => JSON.stringify(o);
+import { baseCatalog, json, karla, now, reading } from './fixtures.js';
 
 const stageWith = (load: () => Promise<CatalogSnapshot>, missRefreshS = 0) =>
   createValidateStage({ loadCatalog: load, now, config: { maxRecords: 5, catalogMissRefreshMs: missRefreshS * 1000 } });
-
-runStageConformance('validate', () => stageWith(async () => baseCatalog()), [
-  { key: `${karla}:electricity`, value: json(reading()), expect: 'ok' },
-  {
-    key: `${karla}:electricity`,
-    value: json(reading({ time: '2017-03-12T08:00:00Z', value: 46_208.9, unit: 'Wh' })),
-    expect: 'ok',
-  },
-  // Same meter and hour as the first: a duplicate within the batch.
-  { key: `${karla}:electricity`, value: json(reading({ time: '2017-03-12T07:00:00.000Z' })), expect: 'skip' },
-  {
-    key: `${karla}:electricity`,
-    value: json(reading({ value: -1, time: '2017-03-12T09:00:00Z' })),
-    expect: 'dead_letter',
-  },
-  {
-    key: `${karla}:electricity`,
-    value: json(reading({ value: 1e9, time: '2017-03-12T10:00:00Z' })),
-    expect: 'dead_letter',
-  },
-  { key: `${karla}:electricity`, value: json(reading({ time: '2030-01-01T00:00:00Z' })), expect: 'dead_letter' },
-  { key: `${karla}:electricity`, value: json(reading({ time: '1999-12-31T23:00:00Z' })), expect: 'dead_letter' },
-  { key: `${karla}:electricity`, value: json(reading({ time: 'yesterday' })), expect: 'dead_letter' },
-  {
-    key: `${karla}:electricity`,
-    value: json(reading({ unit: 'kW', time: '2017-03-12T11:00:00Z' })),
-    expect: 'dead_letter',
-  },
-  {
-    key: 'Rat_office_Lora:electricity',
-    value: json(reading({ meter_id: 'Rat_office_Lora:electricity', building_id: 'Rat_office_Lora', site_id: 'Rat' })),
-    expect: 'dead_letter',
-  },
-  { key: `${karla}:electricity`, value: json(reading({ source: undefined })), expect: 'dead_letter' },
-  { key: `${karla}:electricity`, value: 'not json', expect: 'dead_letter' },
-]);
 
 const ctx: StageContext = { stage: 'validate', log: pino({ level: 'silent' }), signal: new AbortController().signal };
 
