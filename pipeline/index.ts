@@ -8,6 +8,13 @@ export { DlqGuard, type DlqGuardLimits, DlqGuardTripped, dlqHeader, readDeadLett
 export { defaultClassify, type ErrorDisposition, errorMessage, FatalError, TransientError } from './errors.js';
 export { createLogger } from './logger.js';
 export { createRegistry, PipelineMetrics } from './metrics.js';
+export {
+  EventClock,
+  keysOnPartitions,
+  type LoadedPartition,
+  type PartitionStateOptions,
+  PartitionStateStore,
+} from './partition-state.js';
 export { processErrorCode } from './partition-worker.js';
 export { type RunnerDeps, type RunnerOptions, StageRunner } from './runner.js';
 export * from './stage.js';
