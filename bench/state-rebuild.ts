@@ -1,6 +1,6 @@
 /**
  * How long a member takes to rebuild partition-owned state from PostgreSQL after a rebalance
- * (docs/stage-spec.md §12): `meters` meters with `days` of hourly readings in `meter_readings`, the
+ * (docs/stage-spec.md §13): `meters` meters with `days` of hourly readings in `meter_readings`, the
  * member assigned `assigned` of `partitions` partitions loads the recent readings of the meters on
  * them (keysOnPartitions → one `meter_id = ANY(...)` query with a time bound) into per-meter arrays,
  * through PartitionStateStore as a stage would. Runs on a throw-away database.

@@ -1,5 +1,5 @@
 /**
- * State owned by partitions, and event time (docs/stage-spec.md §12). A stage that keeps per-key
+ * State owned by partitions, and event time (docs/stage-spec.md §13). A stage that keeps per-key
  * state (a meter's recent readings, its open local days) keeps it per input partition: a key lives
  * on one partition, so the member holding the partition holds all of the key's state.
  *
