@@ -339,7 +339,9 @@ function inputEnd(batch: readonly Envelope<unknown>[]): StoredOffset[] {
 }
 
 function childContext(ctx: StageContext, step: AnyStage): StageContext {
-  return { stage: step.name, log: ctx.log.child({ step: step.name }), signal: ctx.signal };
+  const base = { stage: step.name, log: ctx.log.child({ step: step.name }), signal: ctx.signal };
+  // The chain's input partitions are every step's partitions: one event time for all steps.
+  return ctx.eventTime ? { ...base, eventTime: ctx.eventTime } : base;
 }
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));

@@ -9,6 +9,13 @@ export { defaultClassify, type ErrorDisposition, errorMessage, FatalError, Trans
 export { createLogger } from './logger.js';
 export { createRegistry, PipelineMetrics } from './metrics.js';
 export { type OutputsByName, outputFor, outputNameOf, outputsByName, outputTopics } from './outputs.js';
+export {
+  EventClock,
+  keysOnPartitions,
+  type LoadedPartition,
+  type PartitionStateOptions,
+  PartitionStateStore,
+} from './partition-state.js';
 export { processErrorCode } from './partition-worker.js';
 export { type RunnerDeps, type RunnerOptions, StageRunner } from './runner.js';
 export * from './stage.js';

@@ -54,6 +54,10 @@ interface PartitionState {
   receivedThrough: bigint;
   pausedAt?: number;
   resumeTimer?: NodeJS.Timeout;
+  /** The stage's `onPartitionsAssigned` for this assignment; no record is processed before it settles. */
+  ready?: Promise<void>;
+  /** Largest event time of the records processed in this assignment (or restored by the stage). */
+  maxEventTime?: number;
 }
 
 const tpKey = (tp: TopicPartition): string => `${tp.topic}:${tp.partition}`;
@@ -100,7 +104,19 @@ export class StageRunner<In, Out> {
     this.ownsProducer = deps.producer === undefined;
     this.producer = deps.producer ?? deps.broker.producer();
     this.retryPolicy = options.retry ?? defaultRetryPolicy;
-    this.ctx = { stage: stage.name, log: this.log, signal: this.abort.signal };
+    this.ctx = {
+      stage: stage.name,
+      log: this.log,
+      signal: this.abort.signal,
+      eventTime: {
+        maxEventTime: (tp) => this.partitions.get(tpKey(tp))?.maxEventTime,
+        restore: (tp, eventTime) => {
+          const state = this.partitions.get(tpKey(tp));
+          if (state && Number.isFinite(eventTime))
+            state.maxEventTime = Math.max(state.maxEventTime ?? eventTime, eventTime);
+        },
+      },
+    };
     this.env = {
       stage,
       ctx: this.ctx,
@@ -230,9 +246,12 @@ export class StageRunner<In, Out> {
 
   private async handleAssigned(tps: readonly TopicPartition[]): Promise<void> {
     this.joined = true;
-    for (const tp of tps) this.partitionState(tp);
+    const states = tps.map((tp) => this.partitionState(tp));
     this.log.info({ partitions: tps.map(tpKey) }, 'partitions assigned');
-    await this.runHook(() => this.stage.onPartitionsAssigned?.(tps, this.ctx));
+    // Batches wait for it in handleBatch: the broker adapters need not await this handler.
+    const ready = this.runHook(() => this.stage.onPartitionsAssigned?.(tps, this.ctx));
+    for (const state of states) state.ready = ready;
+    await ready;
   }
 
   /** The partitions are already gone (the revoke commit happened in onRebalancing): drop state only. */
@@ -304,6 +323,11 @@ export class StageRunner<In, Out> {
   private async handleBatch(batch: FetchedBatch): Promise<void> {
     if (this.fatalError || this.status !== 'running' || batch.records.length === 0) return;
     const state = this.partitionState(batch);
+    if (state.ready) {
+      await state.ready;
+      state.ready = undefined;
+      if (this.fatalError || this.status !== 'running' || this.partitions.get(tpKey(state.tp)) !== state) return;
+    }
     if (state.pausedAt !== undefined) return;
     if (!state.seeked) {
       try {
@@ -323,6 +347,8 @@ export class StageRunner<In, Out> {
     const startedAt = performance.now();
     const prepared: PreparedChunk[] = [];
     let failure: ChunkFailure | undefined;
+    // Chunks that are not delivered run again: their event times must not count before that.
+    const eventTimeBefore = state.maxEventTime;
     for (let start = 0; start < batch.records.length; start += max) {
       if (
         this.fatalError ||
@@ -348,13 +374,17 @@ export class StageRunner<In, Out> {
         break;
       }
       prepared.push(outcome);
+      for (const eventTime of outcome.eventTimes)
+        if (eventTime > (state.maxEventTime ?? Number.NEGATIVE_INFINITY)) state.maxEventTime = eventTime;
       if (start + max < batch.records.length) await batch.heartbeat();
     }
     // Chunks before a failing one are still delivered, so a retry restarts exactly at the failure.
     if (prepared.length > 0) {
       const delivery = await deliverChunks(this.env, prepared);
-      if (delivery) failure = delivery;
-      else {
+      if (delivery) {
+        failure = delivery;
+        state.maxEventTime = eventTimeBefore;
+      } else {
         for (const chunk of prepared) {
           state.tracker.finish(chunk.records.map((r) => BigInt(r.offset)));
           this.metrics.batchSize.observe({ stage: stageName }, chunk.records.length);

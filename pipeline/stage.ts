@@ -138,6 +138,23 @@ export interface StageContext {
    * stage stores these rather than its own batch's, which may end before the chunk does.
    */
   readonly inputEnd?: readonly StoredOffset[];
+  /** Event time per partition, kept by the runner (docs/stage-spec.md, partition-owned state). */
+  readonly eventTime?: PartitionEventTime;
+}
+
+/**
+ * The largest event time of each assigned partition's records that reached `process` before the
+ * current call (chunks that were retried or deferred do not count until they succeed).
+ * `pipeline/partition-state.ts` (`EventClock`) turns it into per-record watermarks.
+ */
+export interface PartitionEventTime {
+  /** Undefined until a record with an event time was processed (or `restore` was called). */
+  maxEventTime(partition: TopicPartition): number | undefined;
+  /**
+   * Raises the partition's largest event time to what the stage's rebuilt state already saw
+   * (call from `onPartitionsAssigned`); ignored for a partition this member does not hold.
+   */
+  restore(partition: TopicPartition, eventTime: number): void;
 }
 
 export interface Stage<In, Out = never> {
@@ -165,6 +182,10 @@ export interface Stage<In, Out = never> {
   classifyError?(error: unknown): 'retry' | 'fatal' | 'unknown';
   init?(ctx: StageContext): Promise<void>;
   process(batch: readonly Envelope<In>[], ctx: StageContext): Promise<readonly StageResult<Out>[]>;
+  /**
+   * No record of these partitions reaches `process` before this resolves: build their state here
+   * (`PartitionStateStore`). A rejection stops the worker (fatal).
+   */
   onPartitionsAssigned?(partitions: readonly TopicPartition[], ctx: StageContext): Promise<void>;
   onPartitionsRevoked?(partitions: readonly TopicPartition[], ctx: StageContext): Promise<void>;
   /**

@@ -4,7 +4,7 @@ import type { Envelope, StageContext } from '../../../pipeline/index.js';
 import { type CatalogSnapshot, catalogFrom } from '../../../stages/validate/catalog.js';
 import { createValidateStage } from '../../../stages/validate/stage.js';
 
-import { baseCatalog, json, karla, now, reading } from './fixtures.js';
+import { baseCatalog, karla, now, reading } from './fixtures.js';
 
 const stageWith = (load: () => Promise<CatalogSnapshot>, missRefreshS = 0) =>
   createValidateStage({ loadCatalog: load, now, config: { maxRecords: 5, catalogMissRefreshMs: missRefreshS * 1000 } });
