@@ -21,17 +21,26 @@ import { writeCatalog } from '../cli/commands/import.js';
 import { EAIO_NODE_FLAGS } from '../cli/node-flags.js';
 import { loadEnv } from '../config/load.js';
 import { METER_TYPES } from '../domain/meter-types.js';
-import { consumerGroup } from '../pipeline/topics.js';
+import { deadLetterTopic, physicalTopic } from '../pipeline/index.js';
 import { createCliProducer } from '../sources/bdg2/kafka-producer.js';
 import { parseMetadata } from '../sources/bdg2/metadata.js';
 import { ReplayReader, type Variant } from '../sources/bdg2/replay-events.js';
 import { publishHours } from '../sources/bdg2/replay-publisher.js';
 import { migrate } from '../sql/migrate.js';
+import { pipelineStages, planTopics, stagePlan } from '../stages/registry.js';
 import { cpuBetween, idleSeconds, snapshotCpu } from './cpu-usage.js';
 import { type CopyFigure, copyCeiling, median } from './ingest-copy.js';
 import { settleIo } from './settle-io.js';
 
-export const INGEST_STAGES = ['validate', 'enrich_weather', 'write_hypertable'] as const;
+/** The pipeline's stages in order, from the registry: the bench runs what `eaio run all` runs. */
+export const INGEST_STAGES: readonly string[] = pipelineStages();
+const naming = (prefix: string) => ({ prefix });
+/** The groups the pipeline runs in (one chain, or one per stage), with their physical input topics. */
+const pipelineGroups = (prefix: string, mode: IngestMode) =>
+  (mode === 'chain' ? [INGEST_STAGES.join('+')] : [...INGEST_STAGES]).map((name) => {
+    const plan = stagePlan(name, naming(prefix), {});
+    return { group: plan.group, inputs: plan.inputs.map((t) => physicalTopic(naming(prefix), t)) };
+  });
 
 /** `topics`: three stages joined by Kafka topics; `chain`: the same stages chained in memory (`a+b+c`). */
 export type IngestMode = 'topics' | 'chain';
@@ -229,17 +238,14 @@ async function createTopicsWithLargeMessages(
   partitions: number,
   replication: number,
 ) {
-  const logical = [
-    'readings.raw.v1',
-    'weather.raw.v1',
-    'readings.validated.v1',
-    'readings.enriched.v1',
-    ...INGEST_STAGES.map((s) => `dlq.${s}.v1`),
-  ];
+  // Every topic the stages run unchained would touch, the chain's included.
+  const topics = new Set(
+    INGEST_STAGES.flatMap((name) => planTopics(stagePlan(name, naming(prefix), {}), naming(prefix))),
+  );
   await admin.createTopics({
     waitForLeaders: true,
-    topics: logical.map((t) => ({
-      topic: `${prefix}.${t}`,
+    topics: [...topics].map((topic) => ({
+      topic,
       numPartitions: partitions,
       replicationFactor: replication,
       configEntries: [{ name: 'max.message.bytes', value: String(16 * 1024 * 1024) }],
@@ -251,7 +257,7 @@ async function deadLetterCount(admin: kafkajs.Admin, prefix: string): Promise<nu
   const existing = new Set(await admin.listTopics());
   let total = 0;
   for (const stage of INGEST_STAGES) {
-    const topic = `${prefix}.dlq.${stage}.v1`;
+    const topic = deadLetterTopic(naming(prefix), stage);
     if (!existing.has(topic)) continue;
     for (const p of await admin.fetchTopicOffsets(topic)) total += Number(p.high) - Number(p.low);
   }
@@ -267,17 +273,8 @@ async function storedOffsetSum(sql: Sql, group: string): Promise<bigint> {
 
 /** Every group of the pipeline has committed the end of every partition of its inputs. */
 async function pipelineDrained(admin: kafkajs.Admin, prefix: string, mode: IngestMode): Promise<boolean> {
-  const t = (logical: string) => `${prefix}.${logical}`;
-  const groups: [string, string[]][] =
-    mode === 'chain'
-      ? [[INGEST_STAGES.join('+'), [t('readings.raw.v1'), t('weather.raw.v1')]]]
-      : [
-          ['validate', [t('readings.raw.v1')]],
-          ['enrich_weather', [t('readings.validated.v1'), t('weather.raw.v1')]],
-          ['write_hypertable', [t('readings.enriched.v1')]],
-        ];
-  for (const [stage, topics] of groups) {
-    const committed = await admin.fetchOffsets({ groupId: consumerGroup({ prefix }, stage), topics });
+  for (const { group, inputs: topics } of pipelineGroups(prefix, mode)) {
+    const committed = await admin.fetchOffsets({ groupId: group, topics });
     for (const topic of topics) {
       const ends = await admin.fetchTopicOffsets(topic);
       const mine = committed.find((c) => c.topic === topic)?.partitions ?? [];
@@ -403,7 +400,8 @@ async function measurePipeline(
     // Progress comes from the writer's stored offsets (a tiny table, written in the same transaction
     // as the rows, so the moment they last moved is the moment the last rows landed). Counting
     // meter_readings every 50 ms instead would take a good share of a core from the pipeline.
-    const writerGroup = consumerGroup({ prefix }, mode === 'chain' ? INGEST_STAGES.join('+') : 'write_hypertable');
+    // The last group is the one that ends in the writer, whose offsets are stored with its rows.
+    const writerGroup = pipelineGroups(prefix, mode).at(-1)?.group as string;
     let stored = -1n;
     let lastChange = performance.now();
     let lastDrainCheck = 0;
@@ -494,7 +492,7 @@ export function renderIngest(f: IngestFigures): string {
   return [
     `BDG2 ${f.variant} from ${f.dir}: ${first?.replayed ?? 0} readings replayed at max speed per run`,
     ...f.pipelines.flatMap((p) => [
-      `pipeline (validate → enrich_weather → write_hypertable, ${label[p.mode]}; ${when[p.timing]}): ${p.rows} rows + ${p.deadLetters} dead letters in ${p.pipelineSeconds.toFixed(1)} s = ${rate(p.pipelinePerSecond)}${p.complete ? '' : '  (INCOMPLETE)'}  [replay ${p.replaySeconds.toFixed(1)} s]`,
+      `pipeline (${INGEST_STAGES.join(' → ')}, ${label[p.mode]}; ${when[p.timing]}): ${p.rows} rows + ${p.deadLetters} dead letters in ${p.pipelineSeconds.toFixed(1)} s = ${rate(p.pipelinePerSecond)}${p.complete ? '' : '  (INCOMPLETE)'}  [replay ${p.replaySeconds.toFixed(1)} s]`,
       `  time in batches per stage (partitions overlap): ${Object.entries(p.stageBusySeconds)
         .map(
           ([stage, b]) =>

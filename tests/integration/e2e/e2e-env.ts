@@ -1,9 +1,10 @@
 import { afterAll, beforeAll } from 'vitest';
+import { pipelineStages } from '../../../stages/registry.js';
 import { createTestDatabase, type TestDatabase } from '../data/test-database.js';
 import { deleteTopics, EaioProcesses } from './pipeline-processes.js';
 
 /** The stages of the data path, in pipeline order. */
-export const PIPELINE_STAGES = ['validate', 'enrich_weather', 'write_hypertable'] as const;
+export const PIPELINE_STAGES: readonly string[] = pipelineStages();
 
 export interface E2eWorld {
   readonly db: TestDatabase;
