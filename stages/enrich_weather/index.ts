@@ -29,6 +29,7 @@ import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { createPgClient } from '../shared/pg-client.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
+import { waitForPostgres } from '../shared/pg-wait.js';
 import { AsOfCache } from './as-of-cache.js';
 import { type EnrichWeatherConfig, loadEnrichWeatherConfig } from './config.js';
 import { type CachedWeather, enrichReading, toCachedWeather } from './enrich.js';
@@ -153,6 +154,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     classifyError: pgRunnerDisposition,
 
     async init(ctx) {
+      await waitForPostgres(sql, ctx);
       const recent = await store.loadRecent(config.cacheRetentionMs);
       let observations = 0;
       for (const [site, series] of recent) {

@@ -23,6 +23,7 @@ import {
 } from '../../pipeline/index.js';
 import { validatedReadingCodec } from '../shared/message-codecs.js';
 import { createPgClient } from '../shared/pg-client.js';
+import { waitForPostgres } from '../shared/pg-wait.js';
 import { type CatalogSnapshot, loadCatalog } from './catalog.js';
 import { CatalogCache } from './catalog-cache.js';
 import { loadValidateConfig, type ValidateConfig } from './config.js';
@@ -99,6 +100,7 @@ export function createValidateStage(deps: ValidateDeps = {}): Stage<unknown, Val
 
     async init(ctx) {
       log = ctx.log;
+      await waitForPostgres(sql, ctx);
       await catalog.current();
     },
 

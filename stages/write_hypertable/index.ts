@@ -16,6 +16,7 @@ import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { createPgClient } from '../shared/pg-client.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
+import { waitForPostgres } from '../shared/pg-wait.js';
 import { loadWriteHypertableConfig, type WriteHypertableConfig } from './config.js';
 import {
   latestPerMeterHour,
@@ -62,6 +63,7 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps = {}): Stag
     classifyError: pgRunnerDisposition,
 
     async init(ctx) {
+      await waitForPostgres(sql, ctx);
       // The writer is what changes meter_readings, so it keeps partitions ahead and the roll-ups fresh.
       if (config.maintenanceCron)
         maintenance = startRefreshJob(sql, { schedule: config.maintenanceCron, logger: ctx.log });
