@@ -100,7 +100,10 @@ export async function waitUntilReachable<T>(
         },
         'waiting for a service at start-up',
       );
-      await sleep(delay, undefined, options.signal ? { signal: options.signal } : undefined);
+      await sleep(delay, undefined, options.signal ? { signal: options.signal } : undefined).catch((e: unknown) => {
+        options.signal?.throwIfAborted();
+        throw e;
+      });
     }
   }
 }
