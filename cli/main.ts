@@ -1,4 +1,5 @@
-import { ConfigError } from '../config/load.js';
+import { ConfigError, loadEnv } from '../config/load.js';
+import { addressOfUrl, ServiceUnreachableError } from '../pipeline/service-unreachable.js';
 import { UsageError, wantsHelp } from './command.js';
 import { commands } from './registry.js';
 
@@ -18,6 +19,43 @@ async function renderTopHelp(): Promise<string> {
     '',
     'Configuration comes from environment variables: `eaio config show` lists them.',
   ].join('\n');
+}
+
+/** kafkajs errors that mean no broker answered (the commands probe first; this catches the rest). */
+const KAFKA_UNREACHABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSNumberOfRetriesExceeded',
+  'KafkaJSNonRetriableError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSRequestTimeoutError',
+]);
+
+/**
+ * A service that cannot be reached, whichever command met it: commands throw
+ * ServiceUnreachableError themselves; a kafkajs or postgres.js connection error that escaped one
+ * is recognised here, so that the user never sees a stack trace for it.
+ */
+async function asServiceUnreachable(error: unknown): Promise<ServiceUnreachableError | undefined> {
+  if (error instanceof ServiceUnreachableError) return error;
+  let env: ReturnType<typeof loadEnv>;
+  try {
+    env = loadEnv();
+  } catch {
+    return undefined;
+  }
+  const name = (error as { name?: unknown } | null)?.name;
+  if (typeof name === 'string' && KAFKA_UNREACHABLE.has(name)) {
+    const { kafkaRootReason } = await import('../pipeline/broker-kafka.js');
+    const reason = kafkaRootReason(error);
+    // A non-retriable kafkajs error is about reaching the broker only if its cause is.
+    if (name !== 'KafkaJSNonRetriableError' || reason !== (error as Error).message)
+      return new ServiceUnreachableError('Kafka', env.KAFKA_BROKERS, reason, { cause: error });
+  }
+  const { postgresUnreachableReason } = await import('../stages/shared/pg-wait.js');
+  const reason = postgresUnreachableReason(error);
+  if (reason === undefined) return undefined;
+  return new ServiceUnreachableError('PostgreSQL', addressOfUrl(env.DATABASE_URL), reason, { cause: error });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -48,6 +86,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof ConfigError) {
       console.error(error.message);
       return 2;
+    }
+    const unreachable = await asServiceUnreachable(error);
+    if (unreachable) {
+      console.error(`eaio ${name}: ${unreachable.message}`);
+      return 1;
     }
     throw error;
   }

@@ -44,6 +44,13 @@ export const envSchema = z.object({
     .string()
     .optional()
     .describe('PostgreSQL connection string of the read-only role (API, Grafana); defaults to DATABASE_URL.'),
+  EAIO_STARTUP_WAIT_S: z.coerce
+    .number()
+    .min(0)
+    .default(60)
+    .describe(
+      'How long a worker (eaio run) waits at start-up for Kafka and PostgreSQL to answer, retrying with backoff, before it exits 1; 0 waits for ever (containers). One-shot commands fail at once.',
+    ),
   MILVUS_ADDRESS: z.string().default('127.0.0.1:19530').describe('Milvus gRPC address host:port.'),
   PROMETHEUS_URL: z
     .string()

@@ -17,6 +17,7 @@ import type {
 } from './broker.js';
 import { FatalError, TransientError } from './errors.js';
 import { partitionForKey } from './murmur2.js';
+import { ServiceUnreachableError, type StartupWaitOptions, waitUntilReachable } from './service-unreachable.js';
 import type { RawRecord, StoredOffset, TopicPartition } from './stage.js';
 import type { TopicSpec } from './topics.js';
 
@@ -51,6 +52,17 @@ export function classifyKafkaError(error: unknown): Error {
   if (e?.retriable || transientNames.has(e?.name ?? ''))
     return new TransientError(message, e?.type ?? 'kafka_transient', { cause: error });
   return new FatalError(message, e?.type ?? 'kafka_fatal', { cause: error });
+}
+
+/** The innermost message of a kafkajs error chain (`cause`, `originalError`): the socket's own words. */
+export function kafkaRootReason(error: unknown): string {
+  let current = error as { message?: string; cause?: unknown; originalError?: unknown } | undefined;
+  for (let depth = 0; depth < 5; depth++) {
+    const next = (current?.cause ?? current?.originalError) as typeof current;
+    if (!next || typeof next !== 'object') break;
+    current = next;
+  }
+  return (current?.message ?? String(error)).replace(/^Connection error: /, '');
 }
 
 const toBuffer = (v: Buffer | string | null | undefined): Buffer | null =>
@@ -127,6 +139,41 @@ export class KafkaBroker implements Broker {
       logCreator: pinoLogCreator(options.log),
       retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
     });
+  }
+
+  /**
+   * One metadata round trip on a throw-away client with no retries and no logging: kafkajs's own
+   * retries would print a page of connection errors before failing. Throws ServiceUnreachableError.
+   */
+  async probe(timeoutMs = 3_000): Promise<void> {
+    const kafka = new Kafka({
+      clientId: `${this.options.clientId}-probe`,
+      brokers: [...this.options.brokers],
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: timeoutMs,
+      requestTimeout: timeoutMs,
+      retry: { retries: 0 },
+    });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      await admin.listTopics();
+    } catch (error) {
+      throw new ServiceUnreachableError('Kafka', this.options.brokers.join(','), kafkaRootReason(error), {
+        cause: error,
+      });
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** Probes until a broker answers (a worker's start-up), as `waitUntilReachable` describes. */
+  waitUntilReachable(options: Omit<StartupWaitOptions, 'service' | 'address'>): Promise<void> {
+    return waitUntilReachable(
+      () => this.probe(),
+      (error) => (error instanceof ServiceUnreachableError ? error.reason : undefined),
+      { ...options, service: 'Kafka', address: this.options.brokers.join(',') },
+    );
   }
 
   consumer(options: { groupId: string }): ConsumerPort {

@@ -24,6 +24,11 @@ export interface WorkerOptions {
   readonly idleCheckMs?: number;
   /** Longest graceful drain before aborting with a non-zero exit. */
   readonly drainTimeoutMs?: number;
+  /**
+   * Waits, before anything connects, until the services the worker needs answer (its start-up
+   * wait); rejects to give up. The signal fires on shutdown.
+   */
+  readonly waitForServices?: (signal: AbortSignal) => Promise<void>;
   /** Called once the health server listens (tests read the port). */
   readonly onListening?: (port: number) => void;
 }
@@ -58,7 +63,6 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const { log } = options;
   const registry = createRegistry();
   const producer = options.broker.producer();
-  await producer.connect();
   const runners = options.stages.map(
     (stage) => new StageRunner(stage, { broker: options.broker, log, registry, producer }, options.runner),
   );
@@ -83,13 +87,17 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const aborted = new Promise<'abort'>((resolve) => {
     requestAbort = () => resolve('abort');
   });
+  // A signal during the start-up wait ends it: waiting for a service must not need kill -9.
+  const startup = new AbortController();
   const removeSignals = installSignalHandlers({
     onGraceful: (signal) => {
       log.info({ signal }, 'shutdown requested, draining');
+      startup.abort();
       settle('signal');
     },
     onAbort: (signal) => {
       log.warn({ signal }, 'second signal, aborting');
+      startup.abort();
       settle('abort');
       requestAbort();
     },
@@ -98,9 +106,13 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 
   let idleTimer: NodeJS.Timeout | undefined;
   let admin: AdminPort | undefined;
-  try {
+  // Not awaited: a stage's init may be waiting for its database when a signal comes, and the
+  // drain below (runner.stop aborts the stage's signal) is what ends that wait.
+  void (async () => {
+    await options.waitForServices?.(startup.signal);
+    await producer.connect();
     for (const runner of runners) await runner.start();
-    if (options.exitWhenIdle) {
+    if (options.exitWhenIdle && !startup.signal.aborted) {
       const connected = options.broker.admin();
       await connected.connect();
       admin = connected;
@@ -120,12 +132,14 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       };
       idleTimer = setTimeout(check, options.idleCheckMs ?? 500);
     }
-  } catch (error) {
+  })().catch((error: unknown) => {
+    if (startup.signal.aborted) return;
     log.fatal({ err: errorMessage(error) }, 'worker failed to start');
     settle('fatal');
-  }
+  });
 
   const reason = await outcome;
+  startup.abort();
   if (idleTimer) clearTimeout(idleTimer);
   let code: number = reason === 'fatal' ? exitCodes.fatal : exitCodes.ok;
   if (reason !== 'abort') {

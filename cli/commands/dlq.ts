@@ -40,6 +40,7 @@ export const dlqCommand: Command = {
     const env = loadEnv();
     const broker = kafkaBrokerFromEnv(env, loggerFromEnv({ LOG_LEVEL: 'error' }));
     const topic = deadLetterTopic(runnerOptionsFromEnv(env).naming, stage);
+    await broker.probe();
     const admin = broker.admin();
     await admin.connect();
     const exists = (await admin.listTopics()).includes(topic);

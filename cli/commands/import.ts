@@ -4,6 +4,7 @@ import postgres, { type Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import { errorMessage } from '../../pipeline/errors.js';
 import { type Metadata, MetadataFileError, parseMetadata } from '../../sources/bdg2/metadata.js';
+import { asPostgresUnreachable } from '../../stages/shared/pg-wait.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio import --bdg2 DIR [--skip-invalid] [--dry-run]
@@ -173,13 +174,11 @@ export const importCommand: Command = {
       for (const c of counts) console.log(`${c.table}: ${c.inserted} inserted, ${c.updated} updated`);
       return 0;
     } catch (error) {
+      const unreachable = asPostgresUnreachable(error, sql);
+      if (unreachable) throw unreachable;
       const code = (error as { code?: string }).code;
       if (code === '42P01' || code === '42704') {
         console.error(`eaio import: ${(error as Error).message} — has \`eaio migrate\` been run on this database?`);
-      } else if (code === 'ECONNREFUSED') {
-        console.error(
-          'eaio import: cannot reach PostgreSQL at DATABASE_URL — start it with `eaio services up postgres`',
-        );
       } else {
         console.error(`eaio import: ${errorMessage(error)}`);
       }

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import { errorMessage } from '../../pipeline/errors.js';
 import { migrate, migrationStatus } from '../../sql/migrate.js';
+import { asPostgresUnreachable } from '../../stages/shared/pg-wait.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio migrate [--status]
@@ -40,6 +41,8 @@ export const migrateCommand: Command = {
       );
       return 0;
     } catch (error) {
+      const unreachable = asPostgresUnreachable(error, sql);
+      if (unreachable) throw unreachable;
       console.error(`eaio migrate: ${describeError(error)}`);
       return 1;
     } finally {
@@ -66,8 +69,6 @@ async function printStatus(sql: postgres.Sql): Promise<number> {
 
 function describeError(error: unknown): string {
   const code = (error as { code?: string }).code;
-  if (code === 'ECONNREFUSED')
-    return 'cannot reach PostgreSQL at DATABASE_URL — start it with `eaio services up postgres`';
   if (code === '3D000') return 'the database in DATABASE_URL does not exist — create it (createdb) or fix DATABASE_URL';
   if (code === '28P01') return 'authentication failed — check the user and password in DATABASE_URL';
   return errorMessage(error);

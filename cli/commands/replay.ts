@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { loadEnv } from '../../config/load.js';
 import { isMeterType, METER_TYPES, type MeterType } from '../../domain/meter-types.js';
 import { TOPICS } from '../../domain/topics.js';
+import { kafkaRootReason } from '../../pipeline/broker-kafka.js';
+import { kafkaBrokerFromEnv, loggerFromEnv } from '../../pipeline/env.js';
+import { ServiceUnreachableError } from '../../pipeline/service-unreachable.js';
 import { physicalTopic } from '../../pipeline/topics.js';
 import { createCliProducer } from '../../sources/bdg2/kafka-producer.js';
 import { parseMetadata } from '../../sources/bdg2/metadata.js';
@@ -192,6 +195,7 @@ export const replayCommand: Command = {
       toMs: args.toMs,
     };
     const reader = new ReplayReader(selection, zones.buildings, zones.sites);
+    await kafkaBrokerFromEnv(env, loggerFromEnv({ LOG_LEVEL: 'silent' })).probe();
     const producer = createCliProducer(env, 'replay');
     const prefix = { prefix: env.EAIO_TOPIC_PREFIX };
     try {
@@ -201,11 +205,8 @@ export const replayCommand: Command = {
         physicalTopic(prefix, TOPICS.weatherRaw),
       ]);
     } catch (error) {
-      console.error(
-        `eaio replay: cannot reach Kafka at ${env.KAFKA_BROKERS} (${(error as Error).message}) — start it with \`eaio services up kafka\` or set KAFKA_BROKERS`,
-      );
       await producer.disconnect().catch(() => undefined);
-      return 1;
+      throw new ServiceUnreachableError('Kafka', env.KAFKA_BROKERS, kafkaRootReason(error), { cause: error });
     }
     const progress = progressPrinter(reader);
     try {

@@ -30,7 +30,11 @@ METRICS_HOST:METRICS_PORT and registers with Prometheus (EAIO_PROMETHEUS_SD_DIR)
 A chain has its own consumer group (eaio.stage.a+b+c): switching between chained and unchained
 runs re-reads the input from that group's position; the idempotent writer absorbs the overlap.
 
-Exit codes: 0 clean stop, 1 fatal stage error, 130 aborted (second signal or drain timeout), 2 usage.
+At start-up the worker waits for Kafka and PostgreSQL to answer, retrying with backoff and logging
+each attempt, for EAIO_STARTUP_WAIT_S seconds (default 60; 0 = for ever), then exits 1.
+
+Exit codes: 0 clean stop, 1 fatal stage error or a service still unreachable after the start-up
+wait, 130 aborted (second signal or drain timeout), 2 usage.
 Stages, in pipeline order:
 ${stageDescriptors.map((d) => `  ${d.name.padEnd(18)}  ${d.summary}${'auxiliary' in d && d.auxiliary ? ' (not in all)' : ''}`).join('\n')}`;
 
@@ -66,6 +70,7 @@ export const runCommand: Command = {
     const log = loggerFromEnv(env, 'eaio-worker');
     const naming = { prefix: env.EAIO_TOPIC_PREFIX };
     const stages = await Promise.all(names.map((name) => createStage(name, { env, naming })));
+    const broker = kafkaBrokerFromEnv(env, log);
     const jobs = scheduleJobs([...new Set(names.flatMap((name) => stagePlan(name, naming).jobs))], {
       sql: () => createPgClient(env.DATABASE_URL, { max: 1, applicationName: 'eaio-jobs' }),
       log,
@@ -73,7 +78,8 @@ export const runCommand: Command = {
     if (jobs.scheduled.length > 0) log.info({ jobs: jobs.scheduled }, 'maintenance jobs scheduled');
     const code = await runWorker({
       stages,
-      broker: kafkaBrokerFromEnv(env, log),
+      broker,
+      waitForServices: (signal) => broker.waitUntilReachable({ waitMs: env.EAIO_STARTUP_WAIT_S * 1000, log, signal }),
       log,
       runner: runnerOptionsFromEnv(env),
       http: { host: env.METRICS_HOST, port: env.METRICS_PORT, sdDir: env.EAIO_PROMETHEUS_SD_DIR },

@@ -59,6 +59,7 @@ export const statusCommand: Command = {
     const env = loadEnv();
     const naming = runnerOptionsFromEnv(env).naming;
     const broker = kafkaBrokerFromEnv(env, loggerFromEnv({ LOG_LEVEL: 'error' }));
+    await broker.probe();
     const admin = broker.admin();
     await admin.connect();
     const existing = new Set(await admin.listTopics());

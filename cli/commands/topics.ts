@@ -28,6 +28,7 @@ export const topicsCommand: Command = {
     const env = loadEnv();
     const log = loggerFromEnv({ LOG_LEVEL: 'warn' });
     const broker = kafkaBrokerFromEnv(env, log);
+    await broker.probe();
     const admin = broker.admin();
     await admin.connect();
     try {

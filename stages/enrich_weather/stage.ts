@@ -28,6 +28,7 @@ import type { StageClients } from '../descriptor.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
+import { waitForPostgres } from '../shared/pg-wait.js';
 import { AsOfCache } from './as-of-cache.js';
 import { type EnrichWeatherConfig, enrichWeatherDefaults } from './config.js';
 import { type CachedWeather, enrichReading, toCachedWeather } from './enrich.js';
@@ -168,6 +169,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
         if (!deps.clients) throw new Error('enrich_weather needs a PostgreSQL pool: pass sql or clients');
         useDatabase(deps.clients.postgres({ max: config.dbPool, applicationName: 'eaio-enrich_weather' }));
       }
+      await waitForPostgres(sql as Sql, ctx);
       const recent = await opened().store.loadRecent(config.cacheRetentionMs);
       let observations = 0;
       for (const [site, series] of recent) {

@@ -1,5 +1,6 @@
 import { type ClientConfig, CONNECT_STATUS, MilvusClient } from '@zilliz/milvus2-sdk-node';
-import { errorMessage } from '../../pipeline/index.js';
+import { errorMessage, type StageContext } from '../../pipeline/index.js';
+import { ServiceUnreachableError, waitUntilReachable } from '../../pipeline/service-unreachable.js';
 
 export interface MilvusConnectOptions {
   /** Per-call gRPC deadline in ms (the SDK's default is long enough to stall a test for minutes). */
@@ -35,14 +36,26 @@ export async function connectMilvus(address: string, options: MilvusConnectOptio
     await client.connectPromise;
   } catch (error) {
     await client.closeConnection().catch(() => undefined);
-    const reason = errorMessage(error);
-    throw new Error(
-      `Cannot reach Milvus at ${address}: ${reason}. Start the local stack with 'eaio services up milvus' or set MILVUS_ADDRESS.`,
-      { cause: error },
-    );
+    throw new ServiceUnreachableError('Milvus', address, errorMessage(error), { cause: error });
   }
   if (client.connectStatus === CONNECT_STATUS.UNIMPLEMENTED) {
     client.connectStatus = CONNECT_STATUS.CONNECTED;
   }
   return client;
+}
+
+/**
+ * `connectMilvus` for a stage's `init`: retried with backoff for `waitMs` (a worker's
+ * EAIO_STARTUP_WAIT_S; 0 = for ever), one log line per attempt, then a ServiceUnreachableError.
+ */
+export function waitForMilvus(
+  address: string,
+  ctx: Pick<StageContext, 'log' | 'signal'>,
+  options: MilvusConnectOptions & { waitMs: number },
+): Promise<MilvusClient> {
+  return waitUntilReachable(
+    () => connectMilvus(address, options),
+    () => undefined,
+    { service: 'Milvus', address, waitMs: options.waitMs, log: ctx.log, signal: ctx.signal },
+  );
 }

@@ -22,6 +22,7 @@ import {
 } from '../../pipeline/index.js';
 import type { StageClients } from '../descriptor.js';
 import { validatedReadingCodec } from '../shared/message-codecs.js';
+import { waitForPostgres } from '../shared/pg-wait.js';
 import { type CatalogSnapshot, loadCatalog } from './catalog.js';
 import { CatalogCache } from './catalog-cache.js';
 import { type ValidateConfig, validateDefaults } from './config.js';
@@ -102,6 +103,7 @@ export function createValidateStage(deps: ValidateDeps = {}): Stage<unknown, Val
         if (!deps.clients) throw new Error('validate needs a PostgreSQL pool: pass sql, clients or loadCatalog');
         sql = deps.clients.postgres({ max: config.dbPool, applicationName: 'eaio-validate' });
       }
+      await waitForPostgres(sql, ctx);
       await catalog.current();
     },
 

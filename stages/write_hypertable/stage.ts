@@ -14,6 +14,7 @@ import type { StageClients } from '../descriptor.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
+import { waitForPostgres } from '../shared/pg-wait.js';
 import { type WriteHypertableConfig, writeHypertableDefaults } from './config.js';
 import {
   latestPerMeterHour,
@@ -61,12 +62,13 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
     batch: { maxRecords: config.maxRecords },
     classifyError: pgRunnerDisposition,
 
-    async init() {
+    async init(ctx) {
       if (!sql) {
         if (!deps.clients) throw new Error('write_hypertable needs a PostgreSQL pool: pass sql or clients');
         sql = deps.clients.postgres({ max: config.dbPool, applicationName: 'eaio-write_hypertable' });
         writer = new HypertableWriter(sql, deps.offsetsGroup, deps.hooks);
       }
+      await waitForPostgres(sql, ctx);
     },
 
     async process(batch, ctx) {
