@@ -4,12 +4,12 @@ export type { AdminPort, Broker, ConsumerPort, FetchedBatch, ProduceRecord, Prod
 export { MemoryBroker } from './broker-memory.js';
 export { type ChainInput, type ChainStepTopics, chainName, chainStages, chainStepNames, entryPoints } from './chain.js';
 export * from './codecs.js';
+export * from './codes.js';
 export { DlqGuard, type DlqGuardLimits, DlqGuardTripped, dlqHeader, readDeadLetter } from './dlq.js';
 export { defaultClassify, type ErrorDisposition, errorMessage, FatalError, TransientError } from './errors.js';
 export { createLogger } from './logger.js';
 export { createRegistry, PipelineMetrics } from './metrics.js';
 export { type OutputsByName, outputFor, outputNameOf, outputsByName, outputTopics } from './outputs.js';
-export { processErrorCode } from './partition-worker.js';
 export { type RunnerDeps, type RunnerOptions, StageRunner } from './runner.js';
 export * from './stage.js';
 export { consumerGroup, deadLetterTopic, physicalTopic, type TopicNaming, type TopicSpec } from './topics.js';
