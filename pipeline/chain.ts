@@ -16,6 +16,7 @@
  *   (ctx.acknowledgeOutputs), so the chain's stored offsets never pass an unsent side output.
  */
 import { adoptSafely, decodeSafely } from './codecs.js';
+import { encodeErrorCode, processErrorCode, unexpectedTopicCode } from './codes.js';
 import { defaultClassify, FatalError } from './errors.js';
 import { offsetAfter } from './offsets.js';
 import { outputNameOf, outputsByName } from './outputs.js';
@@ -155,7 +156,7 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
         between = bytesBetween(spec, out, source, physical);
       } catch (error) {
         // The step's own key function or codec failed on its output: that step's dead letter.
-        return { kind: 'dead_letter', code: 'encode_error', error: asError(error), stage: step.name };
+        return { kind: 'dead_letter', code: encodeErrorCode, error: asError(error), stage: step.name };
       }
     }
     const decoded = next.input.adopt
@@ -173,7 +174,7 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
     decode(raw) {
       const step = byPhysical.get(raw.topic);
       if (step === undefined)
-        return { ok: false, code: 'unexpected_topic', message: `${name} does not read ${raw.topic}` };
+        return { ok: false, code: unexpectedTopicCode, message: `${name} does not read ${raw.topic}` };
       const decoded = decodeSafely((steps[step] as AnyStage).input, raw);
       if (!decoded.ok) return { ok: true, value: { step, ok: false, code: decoded.code, message: decoded.message } };
       const value: ChainInput = { step, ok: true, value: decoded.value };
@@ -227,7 +228,7 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
       } catch (error) {
         // Alone (the runner's one-by-one re-run), an unclassified throw is this record's fault, at this step.
         if (batch.length === 1 && !(error instanceof FatalError) && classifyStep(i, error) === 'unknown')
-          return [deadLetterAt(step, 'process_error', error instanceof Error ? error : new Error(String(error)))];
+          return [deadLetterAt(step, processErrorCode, error instanceof Error ? error : new Error(String(error)))];
         if (error !== null && typeof error === 'object') stepOfError.set(error, i);
         throw error;
       }

@@ -1,8 +1,9 @@
 /** Ready-made codecs. Decode failures become `invalid_payload` dead letters before `process`. */
+import type { RuntimeDeadLetterCode } from './codes.js';
 import { errorMessage } from './errors.js';
 import type { Codec, DecodeResult, RawRecord } from './stage.js';
 
-export const invalidPayload = 'invalid_payload';
+export const invalidPayload: RuntimeDeadLetterCode = 'invalid_payload';
 
 /**
  * JSON codec with a validating parser (e.g. a zod schema's `parse`); a throw from `parse` or
@@ -67,7 +68,7 @@ export const bytesCodec: Codec<Buffer> = {
 };
 
 /** Dead-letter code of a record whose codec threw instead of returning a decode failure. */
-export const decodeErrorCode = 'decode_error';
+export const decodeErrorCode: RuntimeDeadLetterCode = 'decode_error';
 
 /** A codec that throws is a bug, but it must cost one dead letter, not the worker. */
 export function decodeSafely<T>(codec: Codec<T>, raw: RawRecord): DecodeResult<T> {

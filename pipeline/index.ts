@@ -4,6 +4,7 @@ export type { AdminPort, Broker, ConsumerPort, FetchedBatch, ProduceRecord, Prod
 export { MemoryBroker } from './broker-memory.js';
 export { type ChainInput, type ChainStepTopics, chainName, chainStages, chainStepNames, entryPoints } from './chain.js';
 export * from './codecs.js';
+export * from './codes.js';
 export { DlqGuard, type DlqGuardLimits, DlqGuardTripped, dlqHeader, readDeadLetter } from './dlq.js';
 export { defaultClassify, type ErrorDisposition, errorMessage, FatalError, TransientError } from './errors.js';
 export { createLogger } from './logger.js';
@@ -16,7 +17,6 @@ export {
   type PartitionStateOptions,
   PartitionStateStore,
 } from './partition-state.js';
-export { processErrorCode } from './partition-worker.js';
 export { type RunnerDeps, type RunnerOptions, StageRunner } from './runner.js';
 export * from './stage.js';
 export { consumerGroup, deadLetterTopic, physicalTopic, type TopicNaming, type TopicSpec } from './topics.js';

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { ProduceRecord, ProducerPort } from './broker.js';
 import { decodeSafely } from './codecs.js';
+import { processErrorCode } from './codes.js';
 import { buildDeadLetter, type DlqGuard } from './dlq.js';
 import { defaultClassify, type ErrorDisposition, errorMessage, FatalError } from './errors.js';
 import type { PipelineMetrics } from './metrics.js';
@@ -47,9 +48,6 @@ export interface ChunkEnv<In, Out> {
   readonly metrics: PipelineMetrics;
   readonly log: Logger;
 }
-
-/** Dead-letter code of a record whose `process` call threw an unclassified error on its own. */
-export const processErrorCode = 'process_error';
 
 type Slot<In> = {
   readonly raw: RawRecord;

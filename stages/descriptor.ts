@@ -9,7 +9,7 @@ import type { Sql } from 'postgres';
 import type { z } from 'zod';
 import { type EnvSection, parseEnvSection } from '../config/load.js';
 import type { Env } from '../config/schema.js';
-import type { Stage, TopicNaming } from '../pipeline/index.js';
+import type { Stage, StageCodes, TopicNaming } from '../pipeline/index.js';
 import { createPgClient } from './shared/pg-client.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: a descriptor builds stages of any record types
@@ -57,6 +57,11 @@ export interface StageDescriptor<N extends string = string, S extends SettingsSc
   readonly storesOffsets?: boolean;
   /** Maintenance jobs (jobs/) a worker running this stage also runs on their schedules. */
   readonly jobs?: readonly string[];
+  /**
+   * The dead-letter codes, skip and defer reasons the stage emits beyond the runtime's
+   * (pipeline/codes.ts); docs/messages.md explains each. Absent: only the runtime's.
+   */
+  readonly codes?: StageCodes;
   /** Builds the runnable stage: cheap, no I/O (open clients in its `init`). */
   create(ctx: StageCreateContext<C>): Promise<AnyStage>;
 }

@@ -1,8 +1,10 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
+import { RUNTIME_DEAD_LETTER_CODES } from '../../pipeline/codes.js';
 import { buildReplay, type DeadLetterView, readDeadLetter } from '../../pipeline/dlq.js';
 import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
 import { deadLetterTopic } from '../../pipeline/topics.js';
+import { stageDescriptors } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio dlq <list|replay> <stage> [--code <code>] [--json] [--limit <n>]
@@ -15,8 +17,26 @@ const usage = `Usage: eaio dlq <list|replay> <stage> [--code <code>] [--json] [-
   --json   list as JSON lines
   --limit  list at most n (default 100; 0 = all)`;
 
-function describe(view: DeadLetterView): string {
-  return `${view.failedAt}  ${view.code.padEnd(18)} ${view.sourceTopic}:${view.sourcePartition}@${view.sourceOffset}  attempts=${view.attempts}  ${view.message}`;
+/** Every dead-letter code the runtime and the registered stages can give (docs/messages.md explains each). */
+export const knownDeadLetterCodes = (): string[] => [
+  ...new Set([...RUNTIME_DEAD_LETTER_CODES, ...stageDescriptors.flatMap((d) => d.codes?.deadLetterCodes ?? [])]),
+];
+
+const widest = (texts: readonly string[]): number => texts.reduce((most, t) => Math.max(most, t.length), 0);
+
+/**
+ * One line per dead letter, in aligned columns: the code column is as wide as the longest known
+ * code (or a longer one shown, e.g. from another version), the source as the longest shown.
+ */
+export function describeDeadLetters(views: readonly DeadLetterView[]): string[] {
+  const source = (v: DeadLetterView) => `${v.sourceTopic}:${v.sourcePartition}@${v.sourceOffset}`;
+  const codeWidth = widest([...knownDeadLetterCodes(), ...views.map((v) => v.code)]);
+  const sourceWidth = widest(views.map(source));
+  const timeWidth = widest(views.map((v) => v.failedAt));
+  return views.map(
+    (v) =>
+      `${v.failedAt.padEnd(timeWidth)}  ${v.code.padEnd(codeWidth)}  ${source(v).padEnd(sourceWidth)}  attempts=${v.attempts}  ${v.message}`,
+  );
 }
 
 export const dlqCommand: Command = {
@@ -55,15 +75,13 @@ export const dlqCommand: Command = {
     if (action === 'list') {
       const limit = Number(values.limit);
       const shown = limit > 0 ? records.slice(0, limit) : records;
-      for (const record of shown) {
-        const view = readDeadLetter(record);
-        if (values.json) {
-          const { key, value, ...rest } = view;
+      const views = shown.map((record) => readDeadLetter(record));
+      if (values.json)
+        for (const { key, value, ...rest } of views)
           console.log(
             JSON.stringify({ ...rest, key: key?.toString('utf8') ?? null, value: value?.toString('utf8') ?? null }),
           );
-        } else console.log(describe(view));
-      }
+      else for (const line of describeDeadLetters(views)) console.log(line);
       if (!values.json)
         console.log(
           `${records.length} dead letter(s) in ${topic}${shown.length < records.length ? ` (${shown.length} shown)` : ''}`,

@@ -1,5 +1,6 @@
 import { TOPICS } from '../../domain/topics.js';
 import { defineStage } from '../descriptor.js';
+import { enrichWeatherCodes } from './codes.js';
 import { enrichWeatherAliases, enrichWeatherSettings, toEnrichWeatherConfig } from './config.js';
 import { enrichInputTopics } from './input.js';
 
@@ -10,6 +11,7 @@ export const enrichWeatherStage = defineStage({
   settings: { schema: enrichWeatherSettings, aliases: enrichWeatherAliases, toConfig: toEnrichWeatherConfig },
   inputs: () => [...enrichInputTopics],
   outputs: () => ({ main: TOPICS.readingsEnriched }),
+  codes: enrichWeatherCodes,
   async create({ config, clients }) {
     const { createEnrichWeatherStage } = await import('./stage.js');
     return createEnrichWeatherStage({ config, clients });

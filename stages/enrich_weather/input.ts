@@ -7,7 +7,7 @@
 import { type ValidatedReading, type WeatherObservation, WeatherObservationSchema } from '../../domain/messages.js';
 import { parseTime } from '../../domain/time-memo.js';
 import { TOPICS } from '../../domain/topics.js';
-import { type Codec, jsonCodec } from '../../pipeline/index.js';
+import { type Codec, jsonCodec, unexpectedTopicCode } from '../../pipeline/index.js';
 import { validatedReadingCodec } from '../shared/message-codecs.js';
 
 export type EnrichInput =
@@ -40,7 +40,7 @@ export const enrichInputCodec: Codec<EnrichInput> = {
       const decoded = validatedReadingCodec.decode(raw);
       return decoded.ok ? { ...decoded, value: { kind: 'reading', reading: decoded.value } } : decoded;
     }
-    return { ok: false, code: 'unexpected_topic', message: `enrich_weather does not read ${raw.topic}` };
+    return { ok: false, code: unexpectedTopicCode, message: `enrich_weather does not read ${raw.topic}` };
   },
   adopt(value, topic, from) {
     if (isTopic(topic, TOPICS.weatherRaw)) {
@@ -51,7 +51,7 @@ export const enrichInputCodec: Codec<EnrichInput> = {
       const adopted = adoptWith(validatedReadingCodec, value, topic, from);
       return adopted.ok ? { ...adopted, value: { kind: 'reading', reading: adopted.value } } : adopted;
     }
-    return { ok: false, code: 'unexpected_topic', message: `enrich_weather does not read ${topic}` };
+    return { ok: false, code: unexpectedTopicCode, message: `enrich_weather does not read ${topic}` };
   },
   encode(value) {
     return value.kind === 'weather'

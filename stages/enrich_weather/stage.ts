@@ -15,21 +15,21 @@ import type { EnrichedReading, WeatherObservation } from '../../domain/messages.
 import { parseTime } from '../../domain/time-memo.js';
 import { TOPICS } from '../../domain/topics.js';
 import {
-  deadLetter,
-  defer,
   type Envelope,
   ok,
   type RawRecord,
   type Stage,
   type StageContext,
   type StageResult,
+  stageResults,
 } from '../../pipeline/index.js';
 import type { StageClients } from '../descriptor.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
-import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
+import { pgDeadLetterCode } from '../shared/pg-errors.js';
 import { waitForPostgres } from '../shared/pg-wait.js';
 import { AsOfCache } from './as-of-cache.js';
+import { enrichWeatherCodes } from './codes.js';
 import { type EnrichWeatherConfig, enrichWeatherDefaults } from './config.js';
 import { type CachedWeather, enrichReading, toCachedWeather } from './enrich.js';
 import { type EnrichInput, enrichInputCodec, enrichInputTopics } from './input.js';
@@ -48,6 +48,8 @@ const MAX_RECHECK_MS = 200;
 const STORE_MISS_TTL_MS = 1_000;
 
 const recordKey = (raw: RawRecord): string => `${raw.topic}:${raw.partition}:${raw.offset}`;
+
+const { deadLetter, defer } = stageResults(enrichWeatherCodes);
 
 export interface EnrichWeatherDeps {
   /** A pool owned by the caller; without it the stage opens one in `init` and closes it itself. */
@@ -88,9 +90,8 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
       await opened().store.upsert(observations);
     } catch (error) {
       // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.
-      if (observations.length === 1 && classifyPgError(error) === 'dead_letter') {
-        return [deadLetter(pgDeadLetterCode(error), error as Error)];
-      }
+      const code = observations.length === 1 ? pgDeadLetterCode(error) : undefined;
+      if (code) return [deadLetter(code, error as Error)];
       throw error;
     }
     for (const o of observations) {

@@ -43,7 +43,38 @@ export function classifyPgError(error: unknown): PgDisposition {
   return 'fatal';
 }
 
-/** A stable, bounded dead-letter code from a SQLSTATE, e.g. `pg_23505`. */
-export function pgDeadLetterCode(error: unknown): string {
-  return `pg_${sqlState(error) ?? 'unknown'}`;
+/**
+ * Dead-letter codes of data and constraint errors: `pg_<SQLSTATE>` for the states an insert of
+ * typed rows can raise (PostgreSQL 15, appendix A), and the class's generic state for the rest
+ * of its class (the message keeps PostgreSQL's own text).
+ */
+export const PG_DEAD_LETTER_CODES = [
+  'pg_22000', // data_exception (any other in class 22)
+  'pg_22001', // string_data_right_truncation
+  'pg_22003', // numeric_value_out_of_range
+  'pg_22004', // null_value_not_allowed
+  'pg_22007', // invalid_datetime_format
+  'pg_22008', // datetime_field_overflow
+  'pg_22021', // character_not_in_repertoire
+  'pg_22P01', // floating_point_exception
+  'pg_22P02', // invalid_text_representation
+  'pg_22P05', // untranslatable_character
+  'pg_23000', // integrity_constraint_violation (any other in class 23)
+  'pg_23502', // not_null_violation
+  'pg_23503', // foreign_key_violation
+  'pg_23505', // unique_violation
+  'pg_23514', // check_violation
+] as const;
+
+export type PgDeadLetterCode = (typeof PG_DEAD_LETTER_CODES)[number];
+
+const listedPgCodes: ReadonlySet<string> = new Set(PG_DEAD_LETTER_CODES);
+const isPgDeadLetterCode = (code: string): code is PgDeadLetterCode => listedPgCodes.has(code);
+
+/** The dead-letter code of a data or constraint error (`classifyPgError` says `dead_letter`), else undefined. */
+export function pgDeadLetterCode(error: unknown): PgDeadLetterCode | undefined {
+  if (classifyPgError(error) !== 'dead_letter') return undefined;
+  const state = sqlState(error) as string;
+  const code = `pg_${state}`;
+  return isPgDeadLetterCode(code) ? code : state.startsWith('22') ? 'pg_22000' : 'pg_23000';
 }

@@ -1,5 +1,6 @@
 import { TOPICS } from '../../domain/topics.js';
 import { defineStage } from '../descriptor.js';
+import { validateCodes } from './codes.js';
 import { toValidateConfig, validateSettings } from './config.js';
 
 export const validateStage = defineStage({
@@ -9,6 +10,7 @@ export const validateStage = defineStage({
   settings: { schema: validateSettings, toConfig: toValidateConfig },
   inputs: () => [TOPICS.readingsRaw],
   outputs: () => ({ main: TOPICS.readingsValidated }),
+  codes: validateCodes,
   async create({ config, clients }) {
     const { createValidateStage } = await import('./stage.js');
     return createValidateStage({ config, clients });

@@ -3,6 +3,7 @@ import { type RawReading, RawReadingSchema, SCHEMA_VERSION, type ValidatedReadin
 import { isMeterType, METER_TYPE_SPECS, type MeterType } from '../../domain/meter-types.js';
 import { remember } from '../../domain/remember.js';
 import { isoTime, parseTime } from '../../domain/time-memo.js';
+import type { ValidateDeadLetterCode, ValidateSkipReason } from './codes.js';
 import { conformsToRawReading } from './conforms.js';
 import { toCanonical } from './units.js';
 
@@ -12,30 +13,7 @@ import { toCanonical } from './units.js';
  * the checks run from the cheapest and most basic (is it JSON?) to the most semantic (is the value
  * plausible for this meter type?), so the code names the first thing that is wrong.
  */
-export type ValidationCode =
-  | 'invalid_encoding'
-  | 'invalid_json'
-  | 'payload_not_object'
-  | 'unsupported_schema_version'
-  | `schema_violation:${string}`
-  | 'unknown_meter_type'
-  | 'meter_id_malformed'
-  | 'meter_id_building_mismatch'
-  | 'meter_type_mismatch'
-  | 'unknown_building'
-  | 'unknown_meter'
-  | 'site_mismatch'
-  | 'unknown_unit'
-  | 'ambiguous_unit'
-  | 'unit_incompatible'
-  | 'value_missing'
-  | 'value_not_finite'
-  | 'value_negative'
-  | 'value_above_ceiling'
-  | 'timestamp_unparseable'
-  | 'timestamp_missing_offset'
-  | 'timestamp_in_future'
-  | 'timestamp_before_2000';
+export type ValidationCode = Exclude<ValidateDeadLetterCode, 'schema_violation'> | `schema_violation:${string}`;
 
 export type Rejection = { readonly ok: false; readonly code: ValidationCode; readonly message: string };
 export type ValidationResult = { readonly ok: true; readonly reading: ValidatedReading } | Rejection;
@@ -234,7 +212,7 @@ export function validateReading(
 
 export type BatchItemResult =
   | ValidationResult
-  | { readonly ok: false; readonly skip: 'duplicate_in_batch'; readonly message: string };
+  | { readonly ok: false; readonly skip: ValidateSkipReason; readonly message: string };
 
 /**
  * Validates a batch. A second reading of the same meter and hour (same instant after normalising

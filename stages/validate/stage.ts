@@ -12,19 +12,19 @@ import { parseTime } from '../../domain/time-memo.js';
 import { TOPICS } from '../../domain/topics.js';
 import {
   type Codec,
-  deadLetter,
   errorMessage,
   ok,
   type Stage,
   type StageContext,
   type StageResult,
-  skip,
+  stageResults,
 } from '../../pipeline/index.js';
 import type { StageClients } from '../descriptor.js';
 import { validatedReadingCodec } from '../shared/message-codecs.js';
 import { waitForPostgres } from '../shared/pg-wait.js';
 import { type CatalogSnapshot, loadCatalog } from './catalog.js';
 import { CatalogCache } from './catalog-cache.js';
+import { type ValidateDeadLetterCode, validateCodes } from './codes.js';
 import { type ValidateConfig, validateDefaults } from './config.js';
 import { type BatchItemResult, decodeJson, type ValidationCode, validateBatch } from './rules.js';
 
@@ -61,10 +61,15 @@ export const rawJsonCodec: Codec<unknown> = {
 
 export { validatedReadingCodec };
 
+const isSchemaViolation = (code: ValidationCode): code is `schema_violation:${string}` =>
+  code.startsWith('schema_violation:');
+
 /** Dead-letter codes are metric labels: `schema_violation:<field>` keeps the field in the message only. */
-export function deadLetterCode(code: ValidationCode): string {
-  return code.startsWith('schema_violation:') ? 'schema_violation' : code;
+export function deadLetterCode(code: ValidationCode): ValidateDeadLetterCode {
+  return isSchemaViolation(code) ? 'schema_violation' : code;
 }
+
+const { deadLetter, skip } = stageResults(validateCodes);
 
 const isCatalogMiss = (r: BatchItemResult) =>
   !r.ok && !('skip' in r) && (r.code === 'unknown_building' || r.code === 'unknown_meter');

@@ -1,4 +1,5 @@
 import { defineStage } from '../descriptor.js';
+import { writeHypertableCodes } from './codes.js';
 import { toWriteHypertableConfig, writeHypertableAliases, writeHypertableSettings } from './config.js';
 
 export const writeHypertableStage = defineStage({
@@ -11,6 +12,7 @@ export const writeHypertableStage = defineStage({
   storesOffsets: true,
   // It is what changes meter_readings, so its workers keep partitions ahead and the roll-ups fresh.
   jobs: ['aggregate_refresh'],
+  codes: writeHypertableCodes,
   async create({ config, clients, offsetsGroup }) {
     const { createWriteHypertableStage } = await import('./stage.js');
     return createWriteHypertableStage({ config, clients, offsetsGroup });

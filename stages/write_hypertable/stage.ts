@@ -9,12 +9,13 @@
 
 import type { Sql } from 'postgres';
 import { parseTime } from '../../domain/time-memo.js';
-import { deadLetter, jsonCodec, ok, type Stage } from '../../pipeline/index.js';
+import { jsonCodec, ok, type Stage, stageResults } from '../../pipeline/index.js';
 import type { StageClients } from '../descriptor.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
-import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
+import { pgDeadLetterCode } from '../shared/pg-errors.js';
 import { waitForPostgres } from '../shared/pg-wait.js';
+import { writeHypertableCodes } from './codes.js';
 import { type WriteHypertableConfig, writeHypertableDefaults } from './config.js';
 import {
   latestPerMeterHour,
@@ -44,6 +45,8 @@ export const writableReadingCodec = jsonCodec<WritableReading>(
   (r) => parseTime(r.time),
   { trusts: [enrichedReadingCodec as never] },
 );
+
+const { deadLetter } = stageResults(writeHypertableCodes);
 
 export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<WritableReading> {
   const config: WriteHypertableConfig = { ...writeHypertableDefaults(), ...deps.config };
@@ -82,9 +85,8 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
         // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.
         // Its offset is not stored here: the dead letter is not acknowledged yet; the next good
         // record's transaction moves the stored offset past it.
-        if (batch.length === 1 && classifyPgError(error) === 'dead_letter') {
-          return [deadLetter(pgDeadLetterCode(error), error as Error)];
-        }
+        const code = batch.length === 1 ? pgDeadLetterCode(error) : undefined;
+        if (code) return [deadLetter(code, error as Error)];
         throw error;
       }
       return batch.map(() => ok());

@@ -3,16 +3,22 @@
  * `runStageConformance(name, makeStage, samples)` (Vector's component spec idea). It checks the
  * contract in docs/stage-spec.md: naming, codecs that never throw, exactly one result per record
  * with snake_case codes, encodable outputs, lifecycle hooks, and an end-to-end run on the runner
- * with the in-memory broker in which every record ends delivered, skipped or dead-lettered.
+ * with the in-memory broker in which every record ends delivered, skipped or dead-lettered. A
+ * registered stage's dead-letter codes, skip and defer reasons must be the runtime's or the ones
+ * its descriptor lists (those docs/messages.md explains).
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { MemoryBroker } from '../../pipeline/broker-memory.js';
+import { RUNTIME_DEAD_LETTER_CODES } from '../../pipeline/codes.js';
+import { readDeadLetter } from '../../pipeline/dlq.js';
 import { outputFor, outputsByName, outputTopics } from '../../pipeline/outputs.js';
 import { StageRunner } from '../../pipeline/runner.js';
 import type { Envelope, RawRecord, Stage, StageContext, StageResult } from '../../pipeline/stage.js';
 import { consumerGroup, deadLetterTopic, physicalTopic } from '../../pipeline/topics.js';
+import type { AnyStageDescriptor } from '../../stages/descriptor.js';
+import { stageDescriptors } from '../../stages/registry.js';
 
 export interface ConformanceSample {
   readonly key?: string | null;
@@ -59,13 +65,36 @@ function context(stage: string): StageContext {
   return { stage, log: pino({ level: 'silent' }), signal: new AbortController().signal };
 }
 
-function checkResult(result: StageResult<unknown> | undefined): void {
+interface ListedCodes {
+  readonly deadLetterCodes: ReadonlySet<string>;
+  readonly skipReasons: ReadonlySet<string>;
+  readonly deferReasons: ReadonlySet<string>;
+}
+
+/** What a registered stage may emit: the runtime's codes and its descriptor's lists; undefined for other stages. */
+function listedCodes(name: string): ListedCodes | undefined {
+  const descriptor = (stageDescriptors as readonly AnyStageDescriptor[]).find((d) => d.name === name);
+  if (!descriptor) return undefined;
+  const codes = descriptor.codes ?? {};
+  return {
+    deadLetterCodes: new Set([...RUNTIME_DEAD_LETTER_CODES, ...(codes.deadLetterCodes ?? [])]),
+    skipReasons: new Set(codes.skipReasons ?? []),
+    deferReasons: new Set(codes.deferReasons ?? []),
+  };
+}
+
+function checkResult(result: StageResult<unknown> | undefined, listed: ListedCodes | undefined): void {
   expect(result).toBeDefined();
   const r = result as StageResult<unknown>;
   expect(['ok', 'skip', 'retry', 'defer', 'dead_letter']).toContain(r.kind);
-  if (r.kind === 'skip') expect(r.reason).toMatch(snakeCase);
+  if (r.kind === 'skip') {
+    expect(r.reason).toMatch(snakeCase);
+    if (listed) expect([...listed.skipReasons], 'a listed skip reason').toContain(r.reason);
+  }
+  if (r.kind === 'defer' && listed) expect([...listed.deferReasons], 'a listed defer reason').toContain(r.reason);
   if (r.kind === 'dead_letter') {
     expect(r.code).toMatch(snakeCase);
+    if (listed) expect([...listed.deadLetterCodes], 'a listed dead-letter code').toContain(r.code);
     expect(r.error).toBeInstanceOf(Error);
   }
 }
@@ -94,6 +123,8 @@ export function runStageConformance<In, Out>(
         const decoded = stage.input.decode(raw(topic, sample, i));
         if (!decoded.ok) {
           expect(decoded.code).toMatch(snakeCase);
+          const listed = listedCodes(stage.name);
+          if (listed) expect([...listed.deadLetterCodes], 'a listed dead-letter code').toContain(decoded.code);
           expect(decoded.message.length).toBeGreaterThan(0);
         }
       });
@@ -120,7 +151,7 @@ export function runStageConformance<In, Out>(
         const results = await stage.process(envelopes, ctx);
         expect(results).toHaveLength(envelopes.length);
         results.forEach((result, i) => {
-          checkResult(result);
+          checkResult(result, listedCodes(stage.name));
           if (expected[i]) expect(result.kind).toBe(expected[i]);
           if (result.kind === 'ok' && result.outputs.length > 0) {
             const outputs = outputsByName(stage as Stage<unknown, unknown>);
@@ -178,6 +209,10 @@ export function runStageConformance<In, Out>(
       const dead = await broker.readTopic(deadLetterTopic(naming, stage.name));
       const undecodable = all.filter((s, i) => !stage.input.decode(raw(input, s, i)).ok);
       expect(dead.length).toBeGreaterThanOrEqual(undecodable.length);
+      const listed = listedCodes(stage.name);
+      if (listed)
+        for (const record of dead)
+          expect([...listed.deadLetterCodes], 'a listed dead-letter code').toContain(readDeadLetter(record).code);
       const expectedDead = samples.filter((s) => s.expect === 'dead_letter' && !undecodable.includes(s)).length;
       const garbageDecoded = garbage.filter((s) => !undecodable.includes(s)).length;
       if (samples.every((s) => s.expect !== undefined) && garbageDecoded === 0)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyPgError, pgDeadLetterCode } from '../../../stages/shared/pg-errors.js';
+import { classifyPgError, PG_DEAD_LETTER_CODES, pgDeadLetterCode } from '../../../stages/shared/pg-errors.js';
 
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
 
@@ -32,8 +32,25 @@ describe('classifyPgError', () => {
     expect(classifyPgError(null)).toBe('fatal');
   });
 
-  it('names dead letters by SQLSTATE', () => {
+  it('names dead letters by SQLSTATE, from a closed list', () => {
     expect(pgDeadLetterCode(pgError('23503'))).toBe('pg_23503');
-    expect(pgDeadLetterCode(new Error('x'))).toBe('pg_unknown');
+    expect(pgDeadLetterCode(pgError('22P02'))).toBe('pg_22P02');
+    // Unlisted states of the two classes get their class's generic code.
+    expect(pgDeadLetterCode(pgError('2203G'))).toBe('pg_22000'); // sql_json_item_cannot_be_cast_to_target_type
+    expect(pgDeadLetterCode(pgError('23P01'))).toBe('pg_23000'); // exclusion_violation
+  });
+
+  it('gives no dead-letter code to errors that are not the record’s fault', () => {
+    for (const code of ['40001', '42P01', 'XX000', 'ECONNRESET'])
+      expect(pgDeadLetterCode(pgError(code))).toBeUndefined();
+    expect(pgDeadLetterCode(new Error('x'))).toBeUndefined();
+  });
+
+  it('lists only data (22) and integrity (23) states, each once', () => {
+    expect(new Set(PG_DEAD_LETTER_CODES).size).toBe(PG_DEAD_LETTER_CODES.length);
+    for (const code of PG_DEAD_LETTER_CODES) {
+      expect(code).toMatch(/^pg_2[23][0-9A-Z]{3}$/);
+      expect(pgDeadLetterCode(pgError(code.slice(3)))).toBe(code);
+    }
   });
 });

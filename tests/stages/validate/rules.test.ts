@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { catalogFrom } from '../../../stages/validate/catalog.js';
-import { decodeJson, validateBatch, validateReading } from '../../../stages/validate/rules.js';
+import { VALIDATE_DEAD_LETTER_CODES } from '../../../stages/validate/codes.js';
+import { decodeJson, type ValidationCode, validateBatch, validateReading } from '../../../stages/validate/rules.js';
+import { deadLetterCode } from '../../../stages/validate/stage.js';
 import { rawReading } from '../../domain/test-fixtures.js';
 
 const now = new Date('2017-03-20T12:00:00Z');
@@ -20,7 +22,7 @@ const good = rawReading;
 const water = { ...good, meter_id: 'Panther_office_Karla:water', meter_type: 'water', unit: 'L', value: 120 };
 
 /** Decode + validate, the way the stage will call it. */
-function codeOf(input: string | Buffer | null | object): string {
+function codeOf(input: string | Buffer | null | object): ValidationCode | 'ok' {
   let value: unknown = input;
   if (input === null || typeof input === 'string' || Buffer.isBuffer(input)) {
     const decoded = decodeJson(input);
@@ -38,7 +40,7 @@ const without = (key: keyof typeof good) => {
 };
 
 // Each row: a distinct malformed input and the one specific code it must be dead-lettered with.
-const MALFORMED: [string, string | Buffer | null | object, string][] = [
+const MALFORMED: [string, string | Buffer | null | object, ValidationCode][] = [
   ['tombstone (null value)', null, 'invalid_json'],
   ['empty bytes', '', 'invalid_json'],
   ['truncated JSON', '{"schema_version":1,"meter_id":', 'invalid_json'],
@@ -114,6 +116,22 @@ describe('validateReading: malformed inputs are each rejected with one specific 
   it('every rejection carries a message naming the problem', () => {
     const result = validateReading({ ...good, site_id: 'Rat' }, catalog, now);
     expect(result).toMatchObject({ ok: false, message: 'building Panther_office_Karla is on site Panther, not Rat' });
+  });
+});
+
+describe('validate: the dead-letter codes the rules give are exactly the listed ones', () => {
+  const given = new Set(MALFORMED.map(([, , code]) => deadLetterCode(code)));
+
+  it('every code a malformed input gets is listed', () => {
+    for (const code of given) expect(VALIDATE_DEAD_LETTER_CODES).toContain(code);
+  });
+
+  it('every listed code is given to at least one malformed input (no code the rules cannot emit)', () => {
+    expect(VALIDATE_DEAD_LETTER_CODES.filter((code) => !given.has(code))).toEqual([]);
+  });
+
+  it('folds schema_violation:<field> into schema_violation (the field stays in the message)', () => {
+    expect(deadLetterCode('schema_violation:meter_id')).toBe('schema_violation');
   });
 });
 

@@ -1,0 +1,11 @@
+import type { StageCodes } from '../../pipeline/index.js';
+import { PG_DEAD_LETTER_CODES } from '../shared/pg-errors.js';
+
+/**
+ * An observation PostgreSQL rejects alone is dead-lettered by SQLSTATE; a reading whose site's
+ * weather may still come defers its batch. Readings are never dead-lettered for missing weather.
+ */
+export const enrichWeatherCodes = {
+  deadLetterCodes: PG_DEAD_LETTER_CODES,
+  deferReasons: ['weather_not_arrived'],
+} as const satisfies StageCodes;

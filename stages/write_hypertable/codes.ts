@@ -1,0 +1,5 @@
+import type { StageCodes } from '../../pipeline/index.js';
+import { PG_DEAD_LETTER_CODES } from '../shared/pg-errors.js';
+
+/** A reading whose row PostgreSQL rejects alone (a data or constraint error) is dead-lettered by SQLSTATE. */
+export const writeHypertableCodes = { deadLetterCodes: PG_DEAD_LETTER_CODES } as const satisfies StageCodes;
