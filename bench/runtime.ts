@@ -7,11 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { pino } from 'pino';
-import type { Broker, ConsumerHandlers, ConsumerPort } from '../pipeline/broker.js';
-import { KafkaBroker } from '../pipeline/broker-kafka.js';
-import { bytesCodec, ok, type Stage } from '../pipeline/index.js';
-import { createRegistry } from '../pipeline/metrics.js';
-import { StageRunner } from '../pipeline/runner.js';
+import type { Broker, ConsumerHandlers, ConsumerPort } from '../pipeline/index.js';
+import { bytesCodec, createRegistry, KafkaBroker, ok, type Stage, StageRunner } from '../pipeline/index.js';
 import { createPassthroughStage, passthroughTopics } from '../stages/passthrough/stage.js';
 
 export interface BenchOptions {

@@ -1,5 +1,5 @@
 import { ConfigError, loadEnv } from '../config/load.js';
-import { addressOfUrl, ServiceUnreachableError } from '../pipeline/service-unreachable.js';
+import { addressOfUrl, ServiceUnreachableError } from '../pipeline/index.js';
 import { UsageError, wantsHelp } from './command.js';
 import { commands } from './registry.js';
 
@@ -46,7 +46,7 @@ async function asServiceUnreachable(error: unknown): Promise<ServiceUnreachableE
   }
   const name = (error as { name?: unknown } | null)?.name;
   if (typeof name === 'string' && KAFKA_UNREACHABLE.has(name)) {
-    const { kafkaRootReason } = await import('../pipeline/broker-kafka.js');
+    const { kafkaRootReason } = await import('../pipeline/index.js');
     const reason = kafkaRootReason(error);
     // A non-retriable kafkajs error is about reaching the broker only if its cause is.
     if (name !== 'KafkaJSNonRetriableError' || reason !== (error as Error).message)

@@ -1,11 +1,29 @@
-/** The public face of the runtime: stages import `pipeline/` only through this file. */
+/** The public face of the runtime: everything outside `pipeline/` (stages, cli, sources, bench) imports it only through this file. */
 
-export type { AdminPort, Broker, ConsumerPort, FetchedBatch, ProduceRecord, ProducerPort } from './broker.js';
+export type {
+  AdminPort,
+  Broker,
+  ConsumerHandlers,
+  ConsumerPort,
+  FetchedBatch,
+  ProduceRecord,
+  ProducerPort,
+} from './broker.js';
+export { KafkaBroker, type KafkaBrokerOptions, kafkaRootReason } from './broker-kafka.js';
 export { MemoryBroker } from './broker-memory.js';
 export { type ChainInput, type ChainStepTopics, chainName, chainStages, chainStepNames, entryPoints } from './chain.js';
 export * from './codecs.js';
 export * from './codes.js';
-export { DlqGuard, type DlqGuardLimits, DlqGuardTripped, dlqHeader, readDeadLetter } from './dlq.js';
+export {
+  buildReplay,
+  type DeadLetterView,
+  DlqGuard,
+  type DlqGuardLimits,
+  DlqGuardTripped,
+  dlqHeader,
+  readDeadLetter,
+} from './dlq.js';
+export { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from './env.js';
 export { defaultClassify, type ErrorDisposition, errorMessage, FatalError, TransientError } from './errors.js';
 export { createLogger } from './logger.js';
 export { createRegistry, PipelineMetrics } from './metrics.js';
@@ -18,5 +36,13 @@ export {
   PartitionStateStore,
 } from './partition-state.js';
 export { type RunnerDeps, type RunnerOptions, StageRunner } from './runner.js';
+export {
+  addressOfUrl,
+  type ServiceName,
+  ServiceUnreachableError,
+  serviceFix,
+  waitUntilReachable,
+} from './service-unreachable.js';
 export * from './stage.js';
 export { consumerGroup, deadLetterTopic, physicalTopic, type TopicNaming, type TopicSpec } from './topics.js';
+export { exitCodes, runWorker, type WorkerOptions } from './worker.js';

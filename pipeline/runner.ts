@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Broker, ConsumerPort, FetchedBatch, ProducerPort } from './broker.js';
 import { DlqGuard, type DlqGuardLimits, defaultDlqGuardLimits } from './dlq.js';
-import { errorMessage, FatalError } from './errors.js';
+import { defaultClassify, type ErrorDisposition, errorMessage, FatalError } from './errors.js';
 import { PipelineMetrics } from './metrics.js';
 import { OffsetTracker } from './offsets.js';
 import { outputsByName, outputTopics } from './outputs.js';
@@ -334,6 +334,9 @@ export class StageRunner<In, Out> {
         if (await this.applyStoredOffset(state, batch)) return;
       } catch (error) {
         this.metrics.errors.inc({ stage: this.stage.name, phase: 'hook' });
+        // The store being briefly unreachable (a database restart) is retried like a batch: the
+        // partition stays unseeked and paused, and the same records come back after the backoff.
+        if (this.classify(error) === 'retry') return this.scheduleRetry(state, error, batch.records.length);
         return this.failFatal(error);
       }
     }
@@ -400,6 +403,11 @@ export class StageRunner<In, Out> {
     if (prepared.length > 0) state.budget.reset();
     // Not awaited: commits are serialised on their own chain and must not slow the partition.
     void this.commit(false);
+  }
+
+  private classify(error: unknown): ErrorDisposition {
+    const own = this.stage.classifyError?.(error);
+    return own && own !== 'unknown' ? own : defaultClassify(error);
   }
 
   /** Transient failure: pause the partition and resume it after a jittered backoff. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from 'postgres';
-import { errorMessage } from '../pipeline/errors.js';
+import { errorMessage } from '../pipeline/index.js';
 
 /**
  * Numbered plain-SQL migrations (sql/migrations/NNNN_name.sql), applied in order, each in its own

@@ -1,9 +1,15 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
-import { RUNTIME_DEAD_LETTER_CODES } from '../../pipeline/codes.js';
-import { buildReplay, type DeadLetterView, readDeadLetter } from '../../pipeline/dlq.js';
-import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
-import { deadLetterTopic } from '../../pipeline/topics.js';
+import {
+  buildReplay,
+  type DeadLetterView,
+  deadLetterTopic,
+  kafkaBrokerFromEnv,
+  loggerFromEnv,
+  RUNTIME_DEAD_LETTER_CODES,
+  readDeadLetter,
+  runnerOptionsFromEnv,
+} from '../../pipeline/index.js';
 import { stageDescriptors } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
 

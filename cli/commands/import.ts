@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres, { type Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
-import { errorMessage } from '../../pipeline/errors.js';
+import { errorMessage } from '../../pipeline/index.js';
 import { type Metadata, MetadataFileError, parseMetadata } from '../../sources/bdg2/metadata.js';
 import { asPostgresUnreachable } from '../../stages/shared/pg-wait.js';
 import { type Command, UsageError } from '../command.js';

@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import { findJob, type JobReport, jobs } from '../../jobs/registry.js';
-import { errorMessage } from '../../pipeline/errors.js';
+import { errorMessage } from '../../pipeline/index.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio jobs <list|run> [name]

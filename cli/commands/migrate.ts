@@ -1,6 +1,6 @@
 import postgres from 'postgres';
 import { loadEnv } from '../../config/load.js';
-import { errorMessage } from '../../pipeline/errors.js';
+import { errorMessage } from '../../pipeline/index.js';
 import { migrate, migrationStatus } from '../../sql/migrate.js';
 import { asPostgresUnreachable } from '../../stages/shared/pg-wait.js';
 import { type Command, UsageError } from '../command.js';

@@ -3,10 +3,13 @@ import { join } from 'node:path';
 import { loadEnv } from '../../config/load.js';
 import { isMeterType, METER_TYPES, type MeterType } from '../../domain/meter-types.js';
 import { TOPICS } from '../../domain/topics.js';
-import { kafkaRootReason } from '../../pipeline/broker-kafka.js';
-import { kafkaBrokerFromEnv, loggerFromEnv } from '../../pipeline/env.js';
-import { ServiceUnreachableError } from '../../pipeline/service-unreachable.js';
-import { physicalTopic } from '../../pipeline/topics.js';
+import {
+  kafkaBrokerFromEnv,
+  kafkaRootReason,
+  loggerFromEnv,
+  physicalTopic,
+  ServiceUnreachableError,
+} from '../../pipeline/index.js';
 import { createCliProducer } from '../../sources/bdg2/kafka-producer.js';
 import { parseMetadata } from '../../sources/bdg2/metadata.js';
 import {

@@ -1,8 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
 import { scheduleJobs } from '../../jobs/scheduler.js';
-import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
-import { runWorker } from '../../pipeline/worker.js';
+import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv, runWorker } from '../../pipeline/index.js';
 import {
   createStage,
   isStageName,

@@ -1,8 +1,12 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
-import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv } from '../../pipeline/env.js';
-import { errorMessage } from '../../pipeline/errors.js';
-import { physicalTopic } from '../../pipeline/topics.js';
+import {
+  errorMessage,
+  kafkaBrokerFromEnv,
+  loggerFromEnv,
+  physicalTopic,
+  runnerOptionsFromEnv,
+} from '../../pipeline/index.js';
 import { pipelineStages, stagePlan } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
 import { type SkipCounts, skipCounts } from '../skip-counts.js';

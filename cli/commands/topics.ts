@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
-import { kafkaBrokerFromEnv, loggerFromEnv } from '../../pipeline/env.js';
-import type { TopicSpec } from '../../pipeline/topics.js';
+import type { TopicSpec } from '../../pipeline/index.js';
+import { kafkaBrokerFromEnv, loggerFromEnv } from '../../pipeline/index.js';
 import { planTopics, stagePlan } from '../../stages/registry.js';
 import { type Command, UsageError } from '../command.js';
 import { resolveStageNames } from './run.js';

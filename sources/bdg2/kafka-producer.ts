@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import type { Env } from '../../config/schema.js';
-import type { ProducerPort } from '../../pipeline/broker.js';
-import { KafkaBroker } from '../../pipeline/broker-kafka.js';
+import type { ProducerPort } from '../../pipeline/index.js';
+import { KafkaBroker } from '../../pipeline/index.js';
 
 /**
  * The producer of the CLI producers (replay): the runtime's own kafkajs adapter, so replayed

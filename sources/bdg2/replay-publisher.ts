@@ -1,6 +1,6 @@
 import { TOPICS } from '../../domain/topics.js';
-import type { ProduceRecord, ProducerPort } from '../../pipeline/broker.js';
-import { physicalTopic } from '../../pipeline/topics.js';
+import type { ProduceRecord, ProducerPort } from '../../pipeline/index.js';
+import { physicalTopic } from '../../pipeline/index.js';
 import type { ReplayHour } from './replay-events.js';
 
 /**

@@ -1,6 +1,5 @@
 import { type ClientConfig, CONNECT_STATUS, MilvusClient } from '@zilliz/milvus2-sdk-node';
-import { errorMessage, type StageContext } from '../../pipeline/index.js';
-import { ServiceUnreachableError, waitUntilReachable } from '../../pipeline/service-unreachable.js';
+import { errorMessage, ServiceUnreachableError, type StageContext, waitUntilReachable } from '../../pipeline/index.js';
 
 export interface MilvusConnectOptions {
   /** Per-call gRPC deadline in ms (the SDK's default is long enough to stall a test for minutes). */

@@ -5,7 +5,7 @@
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import type { StageContext } from '../../pipeline/index.js';
-import { ServiceUnreachableError, waitUntilReachable } from '../../pipeline/service-unreachable.js';
+import { ServiceUnreachableError, waitUntilReachable } from '../../pipeline/index.js';
 import { isConnectionLost } from './pg-transactions.js';
 
 /** SQLSTATEs of a server that is up but not accepting sessions yet (starting, shutting down, recovering). */

@@ -390,6 +390,39 @@ describe('StageRunner on the in-memory broker', () => {
     expect((await values(outTopic)).map((r) => r.id)).toEqual([6, 7, 8, 9]);
   });
 
+  it('retries loading stored offsets while the store is briefly unreachable, then seeks to them', async () => {
+    const { broker, makeRunner, produce, values } = setup(1);
+    let failures = 3;
+    const stage = echoStage(undefined, {
+      loadStoredOffsets: async (tps) => {
+        if (failures-- > 0) throw new TransientError('database restarting');
+        return tps.map((tp) => ({ ...tp, offset: '6' }));
+      },
+    });
+    produce(10);
+    const runner = makeRunner(stage);
+    await runner.start();
+    await eventually(() => committedTotal(broker, group, inTopic) === 10, 'committed');
+    await runner.stop();
+    expect(runner.fatal).toBeUndefined();
+    expect(failures).toBe(-1);
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([6, 7, 8, 9]);
+  });
+
+  it('stops when loading stored offsets fails for good (not a transient error)', async () => {
+    const { makeRunner, produce } = setup(1);
+    const stage = echoStage(undefined, {
+      loadStoredOffsets: async () => {
+        throw new FatalError('relation "stage_offsets" does not exist', 'undefined_table');
+      },
+    });
+    produce(3);
+    const runner = makeRunner(stage);
+    await runner.start();
+    await runner.finished;
+    expect((runner.fatal as FatalError).code).toBe('undefined_table');
+  });
+
   it('replays from a committed group position behind the stored offset instead of skipping ahead', async () => {
     // A crash between the sink's own commit and the group commit: the rows up to the stored offset
     // are in the sink, but their dead letters may not have been acknowledged. Replaying the gap is
