@@ -9,13 +9,14 @@ afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => reso
 /** A stand-in for Prometheus's query API that answers one canned body and records the query. */
 async function prometheus(body: unknown): Promise<{ url: string; queries: string[] }> {
   const queries: string[] = [];
-  server = createServer((req, res) => {
+  const listening = createServer((req, res) => {
     queries.push(new URL(req.url ?? '/', 'http://x').searchParams.get('query') ?? '');
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify(body));
   });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server?.address() as AddressInfo).port}`, queries };
+  server = listening;
+  await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(listening.address() as AddressInfo).port}`, queries };
 }
 
 describe('skipCounts (eaio status)', () => {
