@@ -188,25 +188,18 @@ export function summaryLine(r: RebuildResult): string {
   ].join(' ');
 }
 
-async function main(): Promise<void> {
+/** \`eaio bench state-rebuild\`: exit code. */
+export async function runStateRebuildCli(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
+    args: [...argv],
     options: {
       meters: { type: 'string', default: '1000' },
       days: { type: 'string', default: '7' },
       partitions: { type: 'string', default: '12' },
       assigned: { type: 'string', default: '' },
       runs: { type: 'string', default: '5' },
-      help: { type: 'boolean', default: false },
     },
   });
-  if (values.help) {
-    process.stdout.write(
-      'usage: npx tsx bench/state-rebuild.ts [--meters 1000] [--days 7] [--partitions 12] [--assigned N] [--runs 5]\n' +
-        'Times the rebuild of per-meter history from PostgreSQL (meter_readings) for the assigned partitions\n' +
-        '(default: all of them) on a throw-away database of DATABASE_URL; prints one key=value line.\n',
-    );
-    return;
-  }
   const number = (name: string, v: string) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, not ${v}`);
@@ -222,11 +215,5 @@ async function main(): Promise<void> {
   };
   const result = await benchStateRebuild(options, loadEnv().DATABASE_URL);
   process.stdout.write(`${summaryLine(result)}\n`);
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`state-rebuild: ${(error as Error).message}\n`);
-    process.exitCode = 1;
-  });
+  return 0;
 }

@@ -20,3 +20,8 @@ memory (\`eaio run validate+enrich_weather+write_hypertable\`).
   --repeat N   measure every combination N times (default 1) and report the median ratio
   --json       print the figures as JSON
   --keep       keep the database and topics afterwards`;
+
+export const stateRebuildUsage = `Usage: eaio bench state-rebuild [--meters 1000] [--days 7] [--partitions 12] [--assigned N] [--runs 5]
+
+Times the rebuild of per-meter history from PostgreSQL (meter_readings), as a stage with
+partition-owned state does on every assignment, on a throw-away database; one key=value line.`;
