@@ -139,6 +139,16 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
     return ctx.acknowledgeDeadLetters ? { ...base, acknowledgeDeadLetters: ctx.acknowledgeDeadLetters } : base;
   };
 
+  /** Runs a step's hook so that its errors are classified as that step classifies them. */
+  async function atStep<T>(i: number, hook: () => Promise<T> | undefined): Promise<T | undefined> {
+    try {
+      return await hook();
+    } catch (error) {
+      if (error !== null && typeof error === 'object') stepOfError.set(error, i);
+      throw error;
+    }
+  }
+
   const classifyStep = (i: number, error: unknown) => {
     const own = (steps[i] as AnyStage).classifyError?.(error);
     return own && own !== 'unknown' ? own : defaultClassify(error);
@@ -253,7 +263,7 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
           }
           for (const out of result.outputs) {
             const target = outputNameOf(step, out);
-            if (sideNames.has(target)) {
+            if (sideNames.has(target) && (step.sideOutputs ?? []).some((o) => o.name === target)) {
               (outputs[src] as OutputRecord<unknown>[]).push({ ...out, output: target });
               continue;
             }
@@ -302,17 +312,19 @@ export function chainStages(steps: readonly AnyStage[], naming: TopicNaming): St
     process,
 
     async onPartitionsAssigned(partitions, ctx) {
-      for (let i = 0; i <= last; i++) await steps[i]?.onPartitionsAssigned?.(partitions, contextFor(ctx, i));
+      for (let i = 0; i <= last; i++)
+        await atStep(i, () => steps[i]?.onPartitionsAssigned?.(partitions, contextFor(ctx, i)));
     },
 
     async onPartitionsRevoked(partitions, ctx) {
-      for (let i = 0; i <= last; i++) await steps[i]?.onPartitionsRevoked?.(partitions, contextFor(ctx, i));
+      for (let i = 0; i <= last; i++)
+        await atStep(i, () => steps[i]?.onPartitionsRevoked?.(partitions, contextFor(ctx, i)));
     },
 
     ...(sink.loadStoredOffsets
       ? {
-          loadStoredOffsets: (partitions, ctx) =>
-            sink.loadStoredOffsets?.(partitions, contextFor(ctx, last)) ?? Promise.resolve([]),
+          loadStoredOffsets: async (partitions, ctx) =>
+            (await atStep(last, () => sink.loadStoredOffsets?.(partitions, contextFor(ctx, last)))) ?? [],
         }
       : {}),
 

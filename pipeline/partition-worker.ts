@@ -11,7 +11,15 @@ import { buildDeadLetter, type DlqGuard } from './dlq.js';
 import { defaultClassify, type ErrorDisposition, errorMessage, FatalError } from './errors.js';
 import type { PipelineMetrics } from './metrics.js';
 import { type OutputsByName, outputFor } from './outputs.js';
-import type { Envelope, OutputRecord, RawRecord, Stage, StageContext, StageResult } from './stage.js';
+import type {
+  Envelope,
+  OutputRecord,
+  PartitionEventTime,
+  RawRecord,
+  Stage,
+  StageContext,
+  StageResult,
+} from './stage.js';
 import { deadLetterTopic, physicalTopic, type TopicNaming } from './topics.js';
 
 /** A processed chunk whose outputs and dead letters are ready to be produced. */
@@ -81,6 +89,22 @@ async function callProcess<In, Out>(
   return results;
 }
 
+/**
+ * A record re-run alone sees the event times of the records before it in its chunk, as it did in
+ * the whole call: its watermark (EventClock) must not depend on how the chunk was cut.
+ */
+function withEarlierEventTimes(base: PartitionEventTime, earlier: ReadonlyMap<string, number>): PartitionEventTime {
+  return {
+    maxEventTime(tp) {
+      const before = earlier.get(`${tp.topic}:${tp.partition}`);
+      const known = base.maxEventTime(tp);
+      if (before === undefined) return known;
+      return known === undefined ? before : Math.max(known, before);
+    },
+    restore: (tp, eventTime) => base.restore(tp, eventTime),
+  };
+}
+
 /** Runs `process`; on an unclassified throw re-runs record by record so one bad record fails alone. */
 async function processWithIsolation<In, Out>(
   env: ChunkEnv<In, Out>,
@@ -108,8 +132,13 @@ async function processWithIsolation<In, Out>(
     }
     env.log.warn({ records: envelopes.length, err: errorMessage(error) }, 'batch failed, isolating records one by one');
     const results: StageResult<Out>[] = [];
+    const earlier = new Map<string, number>();
     for (const envelope of envelopes) {
-      const [result] = (await processWithIsolation(env, ctx, [envelope])) as [StageResult<Out>];
+      const alone = ctx.eventTime ? { ...ctx, eventTime: withEarlierEventTimes(ctx.eventTime, earlier) } : ctx;
+      const [result] = (await processWithIsolation(env, alone, [envelope])) as [StageResult<Out>];
+      const key = `${envelope.raw.topic}:${envelope.raw.partition}`;
+      if (envelope.eventTime !== undefined && envelope.eventTime > (earlier.get(key) ?? Number.NEGATIVE_INFINITY))
+        earlier.set(key, envelope.eventTime);
       // The chunk is re-run after a retry or defer anyway: processing the records after it now
       // would only write them ahead of an unfinished one (and re-send their dead letters later).
       if (result.kind === 'retry' || result.kind === 'defer') {

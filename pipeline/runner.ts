@@ -55,7 +55,9 @@ interface PartitionState {
   pausedAt?: number;
   resumeTimer?: NodeJS.Timeout;
   /** The stage's `onPartitionsAssigned` for this assignment; no record is processed before it settles. */
-  ready?: Promise<void>;
+  ready?: Promise<boolean>;
+  /** The stage's assignment hook ran for this partition (see runAssignedHook). */
+  assignedHookDone: boolean;
   /** Largest event time of the records processed in this assignment (or restored by the stage). */
   maxEventTime?: number;
 }
@@ -236,6 +238,7 @@ export class StageRunner<In, Out> {
         tracker: new OffsetTracker(),
         budget: new RetryBudget(this.retryPolicy),
         seeked: this.stage.loadStoredOffsets === undefined,
+        assignedHookDone: true,
         receivedThrough: -1n,
       };
       this.partitions.set(key, state);
@@ -249,7 +252,7 @@ export class StageRunner<In, Out> {
     const states = tps.map((tp) => this.partitionState(tp));
     this.log.info({ partitions: tps.map(tpKey) }, 'partitions assigned');
     // Batches wait for it in handleBatch: the broker adapters need not await this handler.
-    const ready = this.runHook(() => this.stage.onPartitionsAssigned?.(tps, this.ctx));
+    const ready = this.runAssignedHook(tps);
     for (const state of states) state.ready = ready;
     await ready;
   }
@@ -265,6 +268,26 @@ export class StageRunner<In, Out> {
     this.metrics.assignedPartitions.set({ stage: this.stage.name }, this.partitions.size);
     this.log.info({ partitions: tps.map(tpKey) }, 'partitions revoked');
     await this.runHook(() => this.stage.onPartitionsRevoked?.(tps, this.ctx));
+  }
+
+  /**
+   * The stage's assignment hook (e.g. building partition-owned state). True when done; false when
+   * it failed transiently (a store briefly down): each partition's first batch then runs it again
+   * for its partition, paused and retried with backoff like a batch, before any record.
+   */
+  private async runAssignedHook(tps: readonly TopicPartition[]): Promise<boolean> {
+    try {
+      await this.stage.onPartitionsAssigned?.(tps, this.ctx);
+      return true;
+    } catch (error) {
+      this.metrics.errors.inc({ stage: this.stage.name, phase: 'hook' });
+      if (this.classify(error) !== 'retry') {
+        this.failFatal(error);
+        return true;
+      }
+      this.log.warn({ err: errorMessage(error) }, 'partition assignment hook failed, retrying per partition');
+      return false;
+    }
   }
 
   private async runHook(hook: () => Promise<void> | undefined): Promise<void> {
@@ -291,19 +314,24 @@ export class StageRunner<In, Out> {
    */
   private async applyStoredOffset(state: PartitionState, batch: FetchedBatch): Promise<boolean> {
     const stored: readonly StoredOffset[] = (await this.stage.loadStoredOffsets?.([state.tp], this.ctx)) ?? [];
-    state.seeked = true;
     const mine = stored.find((s) => s.topic === state.tp.topic && s.partition === state.tp.partition);
     const first = batch.records[0]?.offset;
-    if (!mine || first === undefined || BigInt(mine.offset) === BigInt(first)) return false;
+    // Marked seeked only once decided: a failure on the way (store or admin call) asks again.
+    if (!mine || first === undefined || BigInt(mine.offset) === BigInt(first)) {
+      state.seeked = true;
+      return false;
+    }
     if (BigInt(mine.offset) > BigInt(first) && (await this.committedPosition(state.tp)) !== undefined) {
       this.log.info(
         { partition: tpKey(state.tp), from: first, stored: mine.offset },
         'replaying from the group position up to the stored offset',
       );
+      state.seeked = true;
       return false;
     }
     this.log.info({ partition: tpKey(state.tp), from: first, to: mine.offset }, 'seeking to stored offset');
     this.consumer.seek(mine);
+    state.seeked = true;
     return true;
   }
 
@@ -324,11 +352,21 @@ export class StageRunner<In, Out> {
     if (this.fatalError || this.status !== 'running' || batch.records.length === 0) return;
     const state = this.partitionState(batch);
     if (state.ready) {
-      await state.ready;
+      state.assignedHookDone = await state.ready;
       state.ready = undefined;
       if (this.fatalError || this.status !== 'running' || this.partitions.get(tpKey(state.tp)) !== state) return;
     }
     if (state.pausedAt !== undefined) return;
+    if (!state.assignedHookDone) {
+      try {
+        await this.stage.onPartitionsAssigned?.([state.tp], this.ctx);
+        state.assignedHookDone = true;
+      } catch (error) {
+        this.metrics.errors.inc({ stage: this.stage.name, phase: 'hook' });
+        if (this.classify(error) === 'retry') return this.scheduleRetry(state, error, batch.records.length);
+        return this.failFatal(error);
+      }
+    }
     if (!state.seeked) {
       try {
         if (await this.applyStoredOffset(state, batch)) return;

@@ -141,7 +141,7 @@ describe('partition-owned state', () => {
 
 describe('per-partition event time', () => {
   /** The watermark at every record (largest event time so far minus 5), by record number. */
-  async function watermarksWith(maxRecords: number, fetchRecords: number) {
+  async function watermarksWith(maxRecords: number, fetchRecords: number, failOn?: number) {
     const broker = new MemoryBroker({ maxBatchRecords: fetchRecords });
     broker.createTopic('t.in.v1', 1);
     const seen = new Map<number, number>();
@@ -149,7 +149,10 @@ describe('per-partition event time', () => {
       batch: { maxRecords },
       async process(batch, ctx) {
         const clock = new EventClock(ctx, 5);
-        for (const e of batch) seen.set(e.value.n, clock.advance(e));
+        const marks = batch.map((e) => [e.value.n, clock.advance(e)] as const);
+        // An unclassified throw: the runner re-runs the records one by one, dead-lettering this one.
+        if (batch.some((e) => e.value.n === failOn)) throw new Error(`record ${failOn} is bad`);
+        for (const [n, mark] of marks) seen.set(n, mark);
         return batch.map(() => ok());
       },
     });
@@ -159,7 +162,7 @@ describe('per-partition event time', () => {
     times.forEach((t, n) => {
       broker.append({ topic: 't.in.v1', key: 'k', value: JSON.stringify({ n, t }) });
     });
-    await eventually(() => seen.size === times.length, 'all records');
+    await eventually(() => seen.size === times.length - (failOn === undefined ? 0 : 1), 'all records');
     await runner.stop();
     return [...seen].sort((a, b) => a[0] - b[0]).map(([, w]) => w);
   }
@@ -169,6 +172,11 @@ describe('per-partition event time', () => {
     expect(await watermarksWith(1, 1)).toEqual(expected);
     expect(await watermarksWith(4, 12)).toEqual(expected);
     expect(await watermarksWith(10, 3)).toEqual(expected);
+  });
+
+  it('gives the same watermarks when a failing record makes the runner re-run its chunk one by one', async () => {
+    const expected = [5, 5, 20, 20, 20, 35, 35, 36, 36, 55, 55, 55];
+    expect(await watermarksWith(12, 12, 8)).toEqual(expected.filter((_, n) => n !== 8));
   });
 
   it('does not count a retried chunk before it succeeds', async () => {

@@ -1,7 +1,12 @@
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import type { Broker } from '../../pipeline/broker.js';
+import { chainStages } from '../../pipeline/chain.js';
 import { dlqHeader } from '../../pipeline/dlq.js';
 import { FatalError, TransientError } from '../../pipeline/errors.js';
-import { deadLetter, defer, ok, skip } from '../../pipeline/stage.js';
+import { StageRunner } from '../../pipeline/runner.js';
+import { deadLetter, defer, ok, type Stage, skip } from '../../pipeline/stage.js';
 import {
   committedTotal,
   dlqTopic,
@@ -9,8 +14,10 @@ import {
   eventually,
   inTopic,
   metricValue,
+  naming,
   outTopic,
   type Reading,
+  readingCodec,
   setup,
 } from './helpers.js';
 
@@ -407,6 +414,110 @@ describe('StageRunner on the in-memory broker', () => {
     expect(runner.fatal).toBeUndefined();
     expect(failures).toBe(-1);
     expect((await values(outTopic)).map((r) => r.id)).toEqual([6, 7, 8, 9]);
+  });
+
+  it('in a chain, retries a stored-offset lookup that only the sink classifies as transient', async () => {
+    const { broker, makeRunner, produce, values } = setup(1);
+    class StoreRestarting extends Error {}
+    let failures = 2;
+    const sink: Stage<Reading> = {
+      name: 'sink',
+      inputs: ['out.v1'],
+      input: readingCodec,
+      batch: { maxRecords: 10 },
+      classifyError: (error) => (error instanceof StoreRestarting ? 'retry' : 'unknown'),
+      async process(batch) {
+        return batch.map(() => ok());
+      },
+      loadStoredOffsets: async (tps) => {
+        if (failures-- > 0) throw new StoreRestarting('connection refused');
+        return tps.map((tp) => ({ ...tp, offset: '0' }));
+      },
+    };
+    const seen: number[] = [];
+    const first = echoStage(async (batch) => {
+      for (const r of batch) seen.push(r.id);
+      return batch.map((value) => ok({ value }));
+    });
+    const runner = makeRunner(chainStages([first, sink], naming) as never);
+    await runner.start();
+    produce(5);
+    await eventually(() => committedTotal(broker, 't.stage.echo+sink', inTopic) === 5, 'committed');
+    await runner.stop();
+    expect(runner.fatal).toBeUndefined();
+    expect(failures).toBe(-1);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    expect(await values(outTopic).catch(() => [])).toEqual([]);
+  });
+
+  it('still seeks to the stored offset when the group-position lookup failed once', async () => {
+    const { broker, produce, values } = setup(1);
+    let failures = 1;
+    const flaky: Broker = {
+      consumer: (o) => broker.consumer(o),
+      producer: () => broker.producer(),
+      readTopic: (t) => broker.readTopic(t),
+      admin() {
+        const admin = broker.admin();
+        return {
+          ...admin,
+          connect: () => admin.connect(),
+          disconnect: () => admin.disconnect(),
+          async groupOffsets(groupId, topic) {
+            if (failures-- > 0) throw new TransientError('coordinator loading');
+            return admin.groupOffsets(groupId, topic);
+          },
+        };
+      },
+    };
+    const stage = echoStage(undefined, { loadStoredOffsets: async (tps) => tps.map((tp) => ({ ...tp, offset: '6' })) });
+    const runner = new StageRunner(
+      stage,
+      { broker: flaky, log: pino({ level: 'silent' }), registry: new Registry() },
+      {
+        naming,
+        topicPartitions: 1,
+        commitIntervalMs: 0,
+        random: () => 0,
+        retry: { baseMs: 1, capMs: 1, maxAttempts: 5, maxElapsedMs: 60_000 },
+      },
+    );
+    // A stored offset ahead of the first record makes the runner ask for the group position.
+    produce(10);
+    await runner.start();
+    await eventually(() => committedTotal(broker, group, inTopic) === 10, 'committed');
+    await runner.stop();
+    expect(runner.fatal).toBeUndefined();
+    expect(failures).toBe(-1);
+    expect((await values(outTopic)).map((r) => r.id)).toEqual([6, 7, 8, 9]);
+  });
+
+  it('runs a transiently failing assignment hook again per partition before any of its records', async () => {
+    const { broker, makeRunner, produce } = setup(2);
+    let failures = 2;
+    const built = new Set<number>();
+    const violations: string[] = [];
+    const stage = echoStage(undefined, {
+      async onPartitionsAssigned(tps) {
+        if (failures-- > 0) throw new TransientError('database restarting');
+        for (const tp of tps) built.add(tp.partition);
+      },
+    });
+    const runner = makeRunner({
+      ...stage,
+      async process(envelopes, ctx) {
+        for (const e of envelopes)
+          if (!built.has(e.raw.partition)) violations.push(`${e.raw.partition}:${e.raw.offset}`);
+        return stage.process(envelopes, ctx);
+      },
+    });
+    await runner.start();
+    produce(20);
+    await eventually(() => committedTotal(broker, group, inTopic) === 20, 'committed');
+    await runner.stop();
+    expect(runner.fatal).toBeUndefined();
+    expect(violations).toEqual([]);
+    expect([...built].sort()).toEqual([0, 1]);
   });
 
   it('stops when loading stored offsets fails for good (not a transient error)', async () => {
