@@ -17,6 +17,8 @@ export interface JobDescriptor {
   readonly defaultSchedule: string;
   /** One run; safe to start from several processes at once. Loads its code only when called. */
   run(deps: JobDeps): Promise<JobReport>;
+  /** Whether a run changed anything (a scheduled run that did is logged at info, the rest at debug). */
+  didWork(report: JobReport): boolean;
 }
 
 /** Every maintenance job, in the order `eaio jobs list` shows them. */
@@ -34,6 +36,7 @@ export const jobs: readonly JobDescriptor[] = [
         views_refreshed: done.refreshed.length > 0 ? done.refreshed.join(',') : 'none',
       };
     },
+    didWork: (report) => report.partitions_created !== 0 || report.views_refreshed !== 'none',
   },
 ];
 

@@ -44,7 +44,9 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
       const started = performance.now();
       try {
         const report = await job.run({ sql: pool() });
-        log.debug({ ...report, durationMs: Math.round(performance.now() - started) }, 'job done');
+        const done = { ...report, durationMs: Math.round(performance.now() - started) };
+        if (job.didWork(report)) log.info(done, 'job done');
+        else log.debug(done, 'job done, nothing to do');
       } catch (error) {
         log.error({ err: error instanceof Error ? error.message : String(error) }, 'job failed; the next tick retries');
       }

@@ -21,6 +21,8 @@ type SettingsSchema = z.ZodObject<z.ZodRawShape>;
 export interface StageClients {
   /** A small postgres.js pool on DATABASE_URL. */
   postgres(options: { readonly max: number; readonly applicationName: string }): Sql;
+  /** How long `init` waits for a service to answer (EAIO_STARTUP_WAIT_S; 0 = for ever). */
+  readonly startupWaitMs: number;
 }
 
 /** What `create` receives instead of reading the environment itself. */
@@ -91,4 +93,5 @@ export function stageConfig<C>(
 
 export const defaultClients = (env: Env): StageClients => ({
   postgres: (options) => createPgClient(env.DATABASE_URL, options),
+  startupWaitMs: env.EAIO_STARTUP_WAIT_S * 1000,
 });

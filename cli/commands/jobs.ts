@@ -1,7 +1,8 @@
-import postgres from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import { findJob, type JobReport, jobs } from '../../jobs/registry.js';
 import { errorMessage } from '../../pipeline/index.js';
+import { createPgClient } from '../../stages/shared/pg-client.js';
+import { asPostgresUnreachable } from '../../stages/shared/pg-wait.js';
 import { type Command, UsageError } from '../command.js';
 
 const usage = `Usage: eaio jobs <list|run> [name]
@@ -35,12 +36,7 @@ export const jobsCommand: Command = {
     if (!job) throw new UsageError(`unknown job "${name}" (known: ${jobs.map((j) => j.name).join(', ')})`);
 
     const env = loadEnv();
-    const sql = postgres(env.DATABASE_URL, {
-      max: 1,
-      connect_timeout: 10,
-      onnotice: () => undefined,
-      connection: { application_name: `eaio-jobs-${job.name}` },
-    });
+    const sql = createPgClient(env.DATABASE_URL, { max: 1, applicationName: `eaio-jobs-${job.name}` });
     const url = new URL(env.DATABASE_URL);
     process.stderr.write(`running ${job.name} on ${url.host}${url.pathname} …\n`);
     const started = performance.now();
@@ -49,6 +45,9 @@ export const jobsCommand: Command = {
       console.log(keyValueLine({ job: job.name, ...report, duration_ms: Math.round(performance.now() - started) }));
       return 0;
     } catch (error) {
+      // One line with the fix, like every command (cli/main.ts renders it).
+      const unreachable = asPostgresUnreachable(error, sql);
+      if (unreachable) throw unreachable;
       console.error(`eaio jobs run ${job.name}: ${describeError(error)}`);
       return 1;
     } finally {
@@ -69,8 +68,6 @@ export function keyValueLine(fields: JobReport): string {
 
 function describeError(error: unknown): string {
   const code = (error as { code?: string }).code;
-  if (code === 'ECONNREFUSED')
-    return 'cannot reach PostgreSQL at DATABASE_URL — start it with `eaio services up postgres`';
   if (code === '3D000') return 'the database in DATABASE_URL does not exist — create it (createdb) or fix DATABASE_URL';
   if (code === '28P01') return 'authentication failed — check the user and password in DATABASE_URL';
   if (code === '42883' || code === '42P01')

@@ -1,7 +1,13 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
 import { scheduleJobs } from '../../jobs/scheduler.js';
-import { kafkaBrokerFromEnv, loggerFromEnv, runnerOptionsFromEnv, runWorker } from '../../pipeline/index.js';
+import {
+  errorMessage,
+  kafkaBrokerFromEnv,
+  loggerFromEnv,
+  runnerOptionsFromEnv,
+  runWorker,
+} from '../../pipeline/index.js';
 import {
   createStage,
   isStageName,
@@ -84,7 +90,9 @@ export const runCommand: Command = {
       http: { host: env.METRICS_HOST, port: env.METRICS_PORT, sdDir: env.EAIO_PROMETHEUS_SD_DIR },
       exitWhenIdle: values['exit-when-idle'],
       drainTimeoutMs,
-    }).finally(() => jobs.stop());
+    }).finally(() =>
+      jobs.stop().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'jobs did not stop cleanly')),
+    );
     // kafkajs may keep sockets and timers alive after an abort; the exit code is what matters.
     setTimeout(() => process.exit(code), 100).unref();
     if (code !== 0) process.exit(code);

@@ -170,7 +170,7 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
         if (!deps.clients) throw new Error('enrich_weather needs a PostgreSQL pool: pass sql or clients');
         useDatabase(deps.clients.postgres({ max: config.dbPool, applicationName: 'eaio-enrich_weather' }));
       }
-      await waitForPostgres(sql as Sql, ctx);
+      await waitForPostgres(sql as Sql, ctx, { waitMs: deps.clients?.startupWaitMs });
       const recent = await opened().store.loadRecent(config.cacheRetentionMs);
       let observations = 0;
       for (const [site, series] of recent) {

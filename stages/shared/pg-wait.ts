@@ -3,7 +3,6 @@
  * workers in a container deployment), a one-shot command fails at once; both say the same line.
  */
 import type { Sql } from 'postgres';
-import { loadEnv } from '../../config/load.js';
 import type { StageContext } from '../../pipeline/index.js';
 import { ServiceUnreachableError, waitUntilReachable } from '../../pipeline/index.js';
 import { isConnectionLost } from './pg-transactions.js';
@@ -40,9 +39,12 @@ export function asPostgresUnreachable(error: unknown, sql: Sql): ServiceUnreacha
 
 /**
  * Waits until `sql` answers `SELECT 1`, retrying with backoff for EAIO_STARTUP_WAIT_S (0 = for
- * ever; `waitMs` overrides it), one log line per attempt; then a ServiceUnreachableError. A stage
+ * ever; the stage passes `clients.startupWaitMs`), one log line per attempt; then a ServiceUnreachableError. A stage
  * calls it first thing in `init`; without a pool (a test that passes its own data) it does nothing.
  */
+/** EAIO_STARTUP_WAIT_S's default, for a stage built without clients (tests that pass their own pool). */
+const DEFAULT_STARTUP_WAIT_MS = 60_000;
+
 export async function waitForPostgres(
   sql: Sql | undefined,
   ctx: Pick<StageContext, 'log' | 'signal'>,
@@ -52,7 +54,7 @@ export async function waitForPostgres(
   await waitUntilReachable(() => sql`SELECT 1`.execute(), postgresUnreachableReason, {
     service: 'PostgreSQL',
     address: postgresAddress(sql),
-    waitMs: options.waitMs ?? loadEnv().EAIO_STARTUP_WAIT_S * 1000,
+    waitMs: options.waitMs ?? DEFAULT_STARTUP_WAIT_MS,
     log: ctx.log,
     signal: ctx.signal,
   });

@@ -108,7 +108,7 @@ export function createValidateStage(deps: ValidateDeps = {}): Stage<unknown, Val
         if (!deps.clients) throw new Error('validate needs a PostgreSQL pool: pass sql, clients or loadCatalog');
         sql = deps.clients.postgres({ max: config.dbPool, applicationName: 'eaio-validate' });
       }
-      await waitForPostgres(sql, ctx);
+      await waitForPostgres(sql, ctx, { waitMs: deps.clients?.startupWaitMs });
       await catalog.current();
     },
 

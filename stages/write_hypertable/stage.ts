@@ -71,7 +71,7 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
         sql = deps.clients.postgres({ max: config.dbPool, applicationName: 'eaio-write_hypertable' });
         writer = new HypertableWriter(sql, deps.offsetsGroup, deps.hooks);
       }
-      await waitForPostgres(sql, ctx);
+      await waitForPostgres(sql, ctx, { waitMs: deps.clients?.startupWaitMs });
     },
 
     async process(batch, ctx) {

@@ -41,4 +41,8 @@ describe('import boundaries', () => {
       );
     expect(upward).toEqual([]);
   });
+
+  it('tests live under tests/ only (product folders ship in the image)', () => {
+    expect(sources.filter((f) => f.endsWith('.test.ts') || f.includes('fixtures'))).toEqual([]);
+  });
 });

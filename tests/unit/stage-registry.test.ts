@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadEnv, parseEnvSection } from '../../config/load.js';
 import { outputsByName } from '../../pipeline/index.js';
 import { type AnyStageDescriptor, settingsSection, stageConfig } from '../../stages/descriptor.js';
+import { enrichWeatherStage } from '../../stages/enrich_weather/index.js';
 import { createStage, pipelineStages, stageDescriptors, stagePlan } from '../../stages/registry.js';
 
 const naming = { prefix: 'reg' };
@@ -11,6 +12,7 @@ const noClients = {
   postgres: () => {
     throw new Error('create opened a PostgreSQL pool');
   },
+  startupWaitMs: 0,
 };
 
 describe('the stage registry', () => {
@@ -78,20 +80,45 @@ describe('the stage registry', () => {
 });
 
 describe('former setting names', () => {
-  const schema = settingsSection(stageDescriptors[2]).schema;
-  const aliases = { EAIO_WEATHER_MAX_WAIT_MS: 'EAIO_ENRICH_WEATHER_MAX_WAIT_MS' };
+  const section = settingsSection(enrichWeatherStage);
+  const parse = (source: NodeJS.ProcessEnv) => parseEnvSection(section.schema, source, section.aliases);
 
-  it('are read with a deprecation warning when the current name is unset', () => {
-    const values = parseEnvSection(schema, { EAIO_WEATHER_MAX_WAIT_MS: '1234' }, aliases);
-    expect(values.EAIO_ENRICH_WEATHER_MAX_WAIT_MS).toBe(1234);
+  afterEach(() => {
+    vi.restoreAllMocks();
   });
 
-  it('lose to the current name', () => {
-    const values = parseEnvSection(
-      schema,
-      { EAIO_WEATHER_MAX_WAIT_MS: '1234', EAIO_ENRICH_WEATHER_MAX_WAIT_MS: '99' },
-      aliases,
-    );
+  it('are read with one deprecation line per name and process, naming the current variable', () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    expect(parse({ EAIO_ENRICH_BATCH_RECORDS: '123' }).EAIO_ENRICH_WEATHER_BATCH_RECORDS).toBe(123);
+    expect(parse({ EAIO_ENRICH_BATCH_RECORDS: '124' }).EAIO_ENRICH_WEATHER_BATCH_RECORDS).toBe(124);
+    const lines = stderr.mock.calls.map(([line]) => String(line));
+    expect(lines).toEqual([
+      'eaio: EAIO_ENRICH_BATCH_RECORDS is deprecated; rename it to EAIO_ENRICH_WEATHER_BATCH_RECORDS (the old name still works for now)\n',
+    ]);
+  });
+
+  it('lose to the current name, with a line saying the former one is ignored', () => {
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const values = parse({ EAIO_WEATHER_MAX_WAIT_MS: '1234', EAIO_ENRICH_WEATHER_MAX_WAIT_MS: '99' });
     expect(values.EAIO_ENRICH_WEATHER_MAX_WAIT_MS).toBe(99);
+    expect(stderr.mock.calls.map(([line]) => String(line))).toEqual([
+      'eaio: EAIO_WEATHER_MAX_WAIT_MS is ignored because EAIO_ENRICH_WEATHER_MAX_WAIT_MS is set; remove EAIO_WEATHER_MAX_WAIT_MS\n',
+    ]);
+  });
+
+  it('cover every setting a stage had before it was EAIO_<STAGE>_* (the documented former names)', () => {
+    const former = stageDescriptors.flatMap((d) => Object.keys(settingsSection(d).aliases ?? {}));
+    expect(former.sort()).toEqual(
+      [
+        'EAIO_ENRICH_BATCH_RECORDS',
+        'EAIO_ENRICH_DB_POOL',
+        'EAIO_WEATHER_CACHE_HOURS',
+        'EAIO_WEATHER_MAX_WAIT_MS',
+        'EAIO_WEATHER_TOLERANCE_HOURS',
+        'EAIO_WRITER_BATCH_RECORDS',
+        'EAIO_WRITER_DB_POOL',
+        'EAIO_WRITER_INPUT_TOPIC',
+      ].sort(),
+    );
   });
 });

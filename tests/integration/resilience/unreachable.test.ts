@@ -38,20 +38,22 @@ describe('one-shot commands with Kafka unreachable: one line, the fix, exit 1', 
 });
 
 describe('one-shot commands with PostgreSQL unreachable: one line, the fix, exit 1, no password', () => {
-  it.each([['migrate'], ['migrate', '--status'], ['import', '--bdg2', 'data/bdg2-sample']])(
-    'eaio %s',
-    async (...args) => {
-      const result = await runEaio(args, { DATABASE_URL: PG_CLOSED });
-      expect(result.code).toBe(1);
-      const unreachable = result.stderr.split('\n').filter((l) => l.includes('cannot reach'));
-      expect(unreachable).toEqual([
-        `eaio ${args[0]}: cannot reach PostgreSQL at ${CLOSED}/eaio (connect ECONNREFUSED ${CLOSED}). ${PG_FIX}`,
-      ]);
-      expect(`${result.stdout}${result.stderr}`).not.toMatch(STACK_FRAME);
-      expect(`${result.stdout}${result.stderr}`).not.toContain('not-this-one');
-      expect(result.ms).toBeLessThan(QUICK_MS);
-    },
-  );
+  it.each([
+    ['migrate'],
+    ['migrate', '--status'],
+    ['import', '--bdg2', 'data/bdg2-sample'],
+    ['jobs', 'run', 'aggregate_refresh'],
+  ])('eaio %s', async (...args) => {
+    const result = await runEaio(args, { DATABASE_URL: PG_CLOSED });
+    expect(result.code).toBe(1);
+    const unreachable = result.stderr.split('\n').filter((l) => l.includes('cannot reach'));
+    expect(unreachable).toEqual([
+      `eaio ${args[0]}: cannot reach PostgreSQL at ${CLOSED}/eaio (connect ECONNREFUSED ${CLOSED}). ${PG_FIX}`,
+    ]);
+    expect(`${result.stdout}${result.stderr}`).not.toMatch(STACK_FRAME);
+    expect(`${result.stdout}${result.stderr}`).not.toContain('not-this-one');
+    expect(result.ms).toBeLessThan(QUICK_MS);
+  });
 });
 
 /** The worker's JSON log lines. */

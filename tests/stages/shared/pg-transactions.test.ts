@@ -1,6 +1,6 @@
 import type { Sql } from 'postgres';
 import { describe, expect, it } from 'vitest';
-import { guardTransactions, isConnectionLost } from './pg-transactions.js';
+import { guardTransactions, isConnectionLost } from '../../../stages/shared/pg-transactions.js';
 
 /**
  * The shape of postgres.js's `begin` (src/index.js): the callback runs in a scope that sends
