@@ -26,7 +26,7 @@ import {
 import type { StageClients } from '../descriptor.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
-import { pgDeadLetterCode } from '../shared/pg-errors.js';
+import { classifyPgError, pgDeadLetterCode } from '../shared/pg-errors.js';
 import { waitForPostgres } from '../shared/pg-wait.js';
 import { AsOfCache } from './as-of-cache.js';
 import { enrichWeatherCodes } from './codes.js';
@@ -89,11 +89,13 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
     try {
       await opened().store.upsert(observations);
     } catch (error) {
+      if (classifyPgError(error) === 'retry') waits.weatherHeldUp(Date.now());
       // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.
       const code = observations.length === 1 ? pgDeadLetterCode(error) : undefined;
       if (code) return [deadLetter(code, error as Error)];
       throw error;
     }
+    waits.weatherFlowing(Date.now());
     for (const o of observations) {
       const cached = toCachedWeather(o);
       cache.put(o.site_id, cached);

@@ -26,8 +26,26 @@ export class WeatherWaits {
    * and the chunk is re-run), they must not start a new wait, or such a chunk would wait forever.
    */
   private readonly wentOn = new Map<string, number>();
+  /**
+   * Since when weather cannot be stored here (its store is down, the weather batch is being
+   * retried). Meanwhile no wait runs out: the weather is held up, not absent, and readings that
+   * gave up now would be stored without the weather that comes once the store is back.
+   */
+  private heldUpSince: number | undefined;
 
   constructor(private readonly maxWaitMs: number) {}
+
+  /** Storing weather failed transiently: the weather stream is held up until it succeeds. */
+  weatherHeldUp(now: number): void {
+    this.heldUpSince ??= now;
+  }
+
+  /** Storing weather succeeded: waits run again, each from now at the earliest. */
+  weatherFlowing(now: number): void {
+    if (this.heldUpSince === undefined) return;
+    this.heldUpSince = undefined;
+    for (const [key, since] of this.firstDeferredAt) if (since < now) this.firstDeferredAt.set(key, now);
+  }
 
   /**
    * Whether an unsettled reading should wait longer. `siteHasWeather`: any observation of the site
@@ -40,6 +58,7 @@ export class WeatherWaits {
       this.firstDeferredAt.set(recordKey, now);
       return true;
     }
+    if (this.heldUpSince !== undefined) return true;
     // Waited a few rechecks (so weather partitions fetched with this one have been processed too).
     if (!siteHasWeather && streamPassed && now - since >= WEATHERLESS_AFTER_MS) {
       this.weatherlessSites.add(site);
@@ -78,6 +97,7 @@ export class WeatherWaits {
   reset(): void {
     this.firstDeferredAt.clear();
     this.wentOn.clear();
+    this.heldUpSince = undefined;
   }
 
   get waiting(): number {

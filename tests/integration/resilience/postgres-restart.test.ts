@@ -92,7 +92,7 @@ describe('PostgreSQL stopped and started again', () => {
     const expected = expectedFromBdg2(SAMPLE, 'raw');
     const total = expected.readings.size;
     // The whole data path in one process, the way `eaio run all` runs it.
-    const worker = eaio.start(['run', ...PIPELINE_STAGES]);
+    const worker = eaio.start(['run', ...PIPELINE_STAGES], { LOG_LEVEL: 'info' });
     let exited = false;
     void worker.finished.then(() => {
       exited = true;
@@ -130,7 +130,11 @@ describe('PostgreSQL stopped and started again', () => {
           `the worker exited (${done.code}) with ${count}/${total} rows\n${(done.stdout + done.stderr).slice(-3000)}`,
         );
       }
-      if (Date.now() > end) throw new Error(`timed out at ${count}/${total} rows`);
+      if (Date.now() > end) {
+        worker.child.kill('SIGTERM');
+        const done = await worker.finished;
+        throw new Error(`timed out at ${count}/${total} rows\n${(done.stdout + done.stderr).slice(-6000)}`);
+      }
       await sleep(100);
     }
     // The outage really came mid-stream.
@@ -156,5 +160,62 @@ describe('PostgreSQL stopped and started again', () => {
     expect(done.code, done.stderr.slice(-3000)).toBe(0);
     expect(done.stdout + done.stderr).not.toContain('TypeError');
     expect(done.stdout + done.stderr).not.toMatch(STACK_FRAME);
+  });
+
+  it('across the first batches of a chain (stored offsets and weather looked up while it is down): retried, nothing lost', async () => {
+    const expected = expectedFromBdg2(SAMPLE, 'raw');
+    const total = expected.readings.size;
+    const chain = new EaioProcesses(pg.url);
+    try {
+      await sql`TRUNCATE meter_readings, weather_observations, stage_offsets`;
+      const worker = chain.start(['run', PIPELINE_STAGES.join('+')], { LOG_LEVEL: 'info' });
+      let output = '';
+      worker.child.stdout?.on('data', (c: Buffer) => {
+        output += c.toString('utf8');
+      });
+      let exited = false;
+      void worker.finished.then(() => {
+        exited = true;
+      });
+      const joined = Date.now() + 45_000;
+      while (!output.includes('"msg":"partitions assigned"')) {
+        if (exited || Date.now() > joined) throw new Error(`the chain did not join its group\n${output.slice(-3000)}`);
+        await sleep(50);
+      }
+      // Down before any record arrives: each partition's first batch asks the database where to resume.
+      await pg.stop();
+      const downAt = Date.now();
+      const replayed = await chain.runOk(['replay', '--bdg2', SAMPLE, '--variant', 'raw', '--speed', 'max']);
+      expect(replayed.stderr).not.toMatch(STACK_FRAME);
+      await sleep(Math.max(0, OUTAGE_MS - (Date.now() - downAt)));
+      if (exited) {
+        const done = await worker.finished;
+        expect.fail(
+          `the chain died while PostgreSQL was down (${done.code})\n${(done.stdout + done.stderr).slice(-3000)}`,
+        );
+      }
+      expect(output).toContain('transient error, retrying batch after backoff');
+      await pg.start();
+
+      const end = Date.now() + 60_000;
+      for (;;) {
+        const count = (await rowCount()) ?? 0;
+        if (count >= total) break;
+        if (exited) throw new Error(`the chain exited with ${count}/${total} rows\n${output.slice(-3000)}`);
+        if (Date.now() > end) throw new Error(`timed out at ${count}/${total} rows`);
+        await sleep(100);
+      }
+      const rows = await readMeterReadings(sql);
+      const deadLetters = (await Promise.all(PIPELINE_STAGES.map((stage) => readDeadLetters(chain, stage)))).flat();
+      expect(deadLetters).toEqual([]);
+      expect(account(expected, rows, deadLetters)).toEqual(EXACT);
+      worker.child.kill('SIGTERM');
+      const done = await worker.finished;
+      expect(done.code, done.stderr.slice(-3000)).toBe(0);
+      expect(done.stdout + done.stderr).not.toMatch(STACK_FRAME);
+    } finally {
+      chain.stopAll();
+      await deleteTopics(chain.prefix).catch(() => undefined);
+    }
   });
 });

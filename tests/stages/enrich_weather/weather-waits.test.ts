@@ -59,6 +59,25 @@ describe('WeatherWaits', () => {
     expect(waits.keepWaiting('c', 'Panther', true, 200, true)).toBe(true);
   });
 
+  it('lets no wait run out while weather cannot be stored, and gives each a full wait once it can', () => {
+    const waits = new WeatherWaits(1_000);
+    expect(waits.keepWaiting('r1', 'Panther', true, 0)).toBe(true);
+    waits.weatherHeldUp(500);
+    expect(waits.keepWaiting('r1', 'Panther', true, 5_000)).toBe(true);
+    expect(waits.keepWaiting('r1', 'Panther', true, 60_000, true)).toBe(true);
+    waits.weatherFlowing(60_000);
+    expect(waits.keepWaiting('r1', 'Panther', true, 60_900)).toBe(true);
+    expect(waits.keepWaiting('r1', 'Panther', true, 61_000)).toBe(false);
+  });
+
+  it('forgets a held-up weather stream with the partitions (a revocation)', () => {
+    const waits = new WeatherWaits(1_000);
+    waits.weatherHeldUp(0);
+    waits.reset();
+    expect(waits.keepWaiting('r1', 'Panther', true, 0)).toBe(true);
+    expect(waits.keepWaiting('r1', 'Panther', true, 1_000)).toBe(false);
+  });
+
   it('never waits when maxWait is 0', () => {
     expect(new WeatherWaits(0).keepWaiting('a', 'Panther', true, 0)).toBe(false);
   });
