@@ -245,7 +245,8 @@ export class MemoryConsumer implements ConsumerPort {
     await this.handlers?.onRebalancing();
     this.loops.clear();
     this.positions.clear();
-    this.paused.clear();
+    // Paused partitions stay paused across a rebalance, as in kafkajs (its subscription state
+    // keeps them): the consumer of the port must resume what it paused.
     this.seeks.clear();
     if (revoked.length > 0) await this.handlers?.onRevoked(revoked);
   }

@@ -261,7 +261,12 @@ export class StageRunner<In, Out> {
   private async handleRevoked(tps: readonly TopicPartition[]): Promise<void> {
     for (const tp of tps) {
       const state = this.partitions.get(tpKey(tp));
-      if (state) this.clearPause(state);
+      if (state) {
+        // kafkajs keeps a partition paused across rebalances: one paused for a retry or a defer
+        // and assigned again (say after a member was evicted mid-backoff) would never be fetched.
+        if (state.pausedAt !== undefined && this.status === 'running') this.consumer.resume(state.tp);
+        this.clearPause(state);
+      }
       this.partitions.delete(tpKey(tp));
       this.metrics.consumerLag.remove({ stage: this.stage.name, topic: tp.topic, partition: String(tp.partition) });
     }

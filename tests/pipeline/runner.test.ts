@@ -520,6 +520,27 @@ describe('StageRunner on the in-memory broker', () => {
     expect([...built].sort()).toEqual([0, 1]);
   });
 
+  it('fetches a partition again that a rebalance reassigned while it was paused for a retry', async () => {
+    const { broker, makeRunner, produce } = setup(1);
+    let failures = 1;
+    const stage = echoStage(async (batch) => {
+      if (failures-- > 0) throw new TransientError('database restarting');
+      return batch.map((value) => ok({ value }));
+    });
+    // A backoff far longer than the test: only the rebalance can get the partition going again.
+    const runner = makeRunner(stage, {
+      retry: { baseMs: 60_000, capMs: 60_000, maxAttempts: 5, maxElapsedMs: 600_000 },
+      random: () => 1,
+    });
+    await runner.start();
+    produce(5);
+    await eventually(() => stage.seen.length === 1, 'the failed first attempt');
+    await broker.rebalance(group);
+    await eventually(() => committedTotal(broker, group, inTopic) === 5, 'committed after the rebalance');
+    await runner.stop();
+    expect(runner.fatal).toBeUndefined();
+  });
+
   it('stops when loading stored offsets fails for good (not a transient error)', async () => {
     const { makeRunner, produce } = setup(1);
     const stage = echoStage(undefined, {
