@@ -352,9 +352,14 @@ function inputEnd(batch: readonly Envelope<unknown>[]): StoredOffset[] {
 }
 
 function childContext(ctx: StageContext, step: AnyStage): StageContext {
-  const base = { stage: step.name, log: ctx.log.child({ step: step.name }), signal: ctx.signal };
-  // The chain's input partitions are every step's partitions: one event time for all steps.
-  return ctx.eventTime ? { ...base, eventTime: ctx.eventTime } : base;
+  // The chain's input partitions are every step's partitions: one event time, one retry view.
+  return {
+    stage: step.name,
+    log: ctx.log.child({ step: step.name }),
+    signal: ctx.signal,
+    ...(ctx.eventTime ? { eventTime: ctx.eventTime } : {}),
+    ...(ctx.retryingPartitions ? { retryingPartitions: ctx.retryingPartitions } : {}),
+  };
 }
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));

@@ -118,6 +118,7 @@ export class StageRunner<In, Out> {
             state.maxEventTime = Math.max(state.maxEventTime ?? eventTime, eventTime);
         },
       },
+      retryingPartitions: () => [...this.partitions.values()].filter((s) => s.budget.attempts > 0).map((s) => s.tp),
     };
     this.env = {
       stage,

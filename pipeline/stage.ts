@@ -140,6 +140,12 @@ export interface StageContext {
   readonly inputEnd?: readonly StoredOffset[];
   /** Event time per partition, kept by the runner (docs/stage-spec.md, partition-owned state). */
   readonly eventTime?: PartitionEventTime;
+  /**
+   * This member's partitions whose last attempt failed transiently and is being retried (paused
+   * for a backoff): what they hold is delayed, not absent. A stage that waits for data from one
+   * input while another is held up (enrich_weather: readings waiting for weather) waits on.
+   */
+  readonly retryingPartitions?: () => readonly TopicPartition[];
 }
 
 /**

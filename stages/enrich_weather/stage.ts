@@ -32,7 +32,7 @@ import { AsOfCache } from './as-of-cache.js';
 import { enrichWeatherCodes } from './codes.js';
 import { type EnrichWeatherConfig, enrichWeatherDefaults } from './config.js';
 import { type CachedWeather, enrichReading, toCachedWeather } from './enrich.js';
-import { type EnrichInput, enrichInputCodec, enrichInputTopics } from './input.js';
+import { type EnrichInput, enrichInputCodec, enrichInputTopics, isTopic } from './input.js';
 import { WeatherJoin } from './weather-join.js';
 import { WeatherStore } from './weather-store.js';
 import { WEATHERLESS_AFTER_MS, WeatherWaits } from './weather-waits.js';
@@ -125,6 +125,9 @@ export function createEnrichWeatherStage(deps: EnrichWeatherDeps = {}): Stage<En
       { fresh: rechecking },
     );
     const now = Date.now();
+    // A weather partition of this member being retried (its store or broker briefly down) holds
+    // weather up: readings waiting for it wait on (WeatherWaits), whatever the order of recovery.
+    if (ctx.retryingPartitions?.().some((tp) => isTopic(tp.topic, TOPICS.weatherRaw))) waits.weatherHeldUp(now);
     // Weather found for a site (perhaps stored by another member) ends its weatherless status here.
     items.forEach(({ reading }, i) => {
       if (answers[i]?.match) waits.weatherArrived(reading.site_id);

@@ -541,6 +541,37 @@ describe('StageRunner on the in-memory broker', () => {
     expect(runner.fatal).toBeUndefined();
   });
 
+  it('tells the stage which of its partitions are being retried, until their retry succeeds', async () => {
+    const { broker, makeRunner } = setup(2);
+    let failures = 1;
+    const seen: { partition: number; retrying: number[] }[] = [];
+    const stage = echoStage(undefined, {});
+    const runner = makeRunner(
+      {
+        ...stage,
+        async process(envelopes, ctx) {
+          const partition = envelopes[0]?.raw.partition ?? -1;
+          seen.push({ partition, retrying: (ctx.retryingPartitions?.() ?? []).map((tp) => tp.partition) });
+          if (partition === 0 && failures-- > 0) throw new TransientError('store restarting');
+          return envelopes.map((e) => ok({ value: e.value }));
+        },
+      },
+      { retry: { baseMs: 300, capMs: 300, maxAttempts: 5, maxElapsedMs: 60_000 }, random: () => 1 },
+    );
+    await runner.start();
+    broker.append({ topic: inTopic, partition: 0, key: 'a', value: JSON.stringify({ id: 0, key: 'a' }) });
+    await eventually(() => seen.length === 1, 'the failed attempt on partition 0');
+    broker.append({ topic: inTopic, partition: 1, key: 'b', value: JSON.stringify({ id: 1, key: 'b' }) });
+    await eventually(() => committedTotal(broker, group, inTopic) === 2, 'both committed');
+    broker.append({ topic: inTopic, partition: 1, key: 'b', value: JSON.stringify({ id: 2, key: 'b' }) });
+    await eventually(() => committedTotal(broker, group, inTopic) === 3, 'the third committed');
+    await runner.stop();
+    expect(seen[0]).toEqual({ partition: 0, retrying: [] });
+    // While partition 0 waited out its backoff, partition 1 was told so; after its success, nothing is.
+    expect(seen.find((s) => s.partition === 1)?.retrying).toEqual([0]);
+    expect(seen.at(-1)).toEqual({ partition: 1, retrying: [] });
+  });
+
   it('stops when loading stored offsets fails for good (not a transient error)', async () => {
     const { makeRunner, produce } = setup(1);
     const stage = echoStage(undefined, {
