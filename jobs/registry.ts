@@ -11,6 +11,8 @@ export type JobReport = Readonly<Record<string, string | number>>;
 export interface JobDescriptor {
   /** Stable name: `eaio jobs run <name>`. */
   readonly name: string;
+  /** Other names `eaio jobs run` accepts. */
+  readonly aliases?: readonly string[];
   /** One line shown by `eaio jobs list`. */
   readonly summary: string;
   /** node-cron expression the job is meant to run on when a process schedules it. */
@@ -25,6 +27,7 @@ export interface JobDescriptor {
 export const jobs: readonly JobDescriptor[] = [
   {
     name: 'aggregate_refresh',
+    aliases: ['refresh_aggregates'],
     summary:
       'partitions of meter_readings 3 months ahead; refresh meter_readings_hourly/daily after changes (no-op on TimescaleDB)',
     defaultSchedule: '* * * * *',
@@ -41,5 +44,5 @@ export const jobs: readonly JobDescriptor[] = [
 ];
 
 export function findJob(name: string): JobDescriptor | undefined {
-  return jobs.find((job) => job.name === name);
+  return jobs.find((job) => job.name === name || job.aliases?.includes(name));
 }

@@ -2,7 +2,8 @@
  * Runs maintenance jobs on their node-cron schedules inside a worker process. The worker starts
  * the jobs its stages name (descriptor `jobs`); a job never crashes the worker: a failed run is
  * logged and the next tick tries again. Several workers may run the same job (jobs serialise
- * themselves in SQL).
+ * themselves in SQL). Stopping runs each job once more, so a short run (`--exit-when-idle`, a
+ * backfill) leaves the roll-ups fresh instead of waiting for a tick it never reaches.
  */
 import cron from 'node-cron';
 import type { Logger } from 'pino';
@@ -21,6 +22,8 @@ export interface ScheduleOptions {
   readonly sql: () => Sql;
   readonly log: Logger;
   readonly source?: NodeJS.ProcessEnv;
+  /** Longest the run at stop may take before the worker exits anyway (default 30 s). */
+  readonly finalRunTimeoutMs?: number;
 }
 
 export function scheduleJobs(names: readonly string[], options: ScheduleOptions): JobSchedules {
@@ -31,6 +34,7 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
     return sql;
   };
   const tasks: { stop(): void | Promise<void>; destroy(): void | Promise<void> }[] = [];
+  const runs: (() => Promise<void>)[] = [];
   const scheduled: { job: string; schedule: string }[] = [];
   for (const name of names) {
     const job = findJob(name);
@@ -53,6 +57,7 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
     };
     // noOverlap: a run slower than the interval is not started twice.
     tasks.push(cron.schedule(schedule, run, { noOverlap: true, name: `eaio-${name}` }));
+    runs.push(run);
     scheduled.push({ job: name, schedule });
   }
   return {
@@ -62,6 +67,15 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
         await task.stop();
         await task.destroy();
       }
+      const timeoutMs = options.finalRunTimeoutMs ?? 30_000;
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      const finished = Promise.all(runs.map((run) => run())).then(() => 'done' as const);
+      if ((await Promise.race([finished, timeout])) === 'timeout')
+        options.log.warn({ timeoutMs }, 'the jobs run at stop did not finish in time; the next worker catches up');
+      clearTimeout(timer);
       await sql?.end({ timeout: 5 });
     },
   };

@@ -11,7 +11,7 @@ const usage = `Usage: eaio jobs <list|run> [name]
   run <name>   run one job once against DATABASE_URL and print what it did as one key=value line
 
 Jobs:
-${jobs.map((job) => `  ${job.name.padEnd(18)} ${job.summary}`).join('\n')}
+${jobs.map((job) => `  ${job.name.padEnd(18)} ${job.summary}${job.aliases ? ` (also: ${job.aliases.join(', ')})` : ''}`).join('\n')}
 
 Examples:
   eaio jobs list
@@ -26,7 +26,10 @@ export const jobsCommand: Command = {
     const [action, name, ...extra] = argv;
     if (action === 'list') {
       if (name !== undefined) throw new UsageError(`unexpected argument "${name}"`);
-      for (const job of jobs) console.log(`${job.name.padEnd(18)} ${job.defaultSchedule.padEnd(12)} ${job.summary}`);
+      for (const job of jobs)
+        console.log(
+          `${job.name.padEnd(18)} ${job.defaultSchedule.padEnd(12)} ${job.summary}${job.aliases ? ` (also: ${job.aliases.join(', ')})` : ''}`,
+        );
       return 0;
     }
     if (action !== 'run') throw new UsageError(action ? `unknown action "${action}"` : 'missing action: list or run');

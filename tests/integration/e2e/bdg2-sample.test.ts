@@ -105,6 +105,12 @@ describe.each(MODES)(
       for (const dead of injectedDead) expect(dead.message.length).toBeGreaterThan(0);
       const wh = rows.find((r) => readingKey(r.meter_id, r.time) === injectedKey);
       expect(wh).toMatchObject({ value: 5, unit: 'kWh' });
+
+      // The worker refreshed the roll-ups as it stopped: a short run leaves them fresh, not empty.
+      for (const view of ['meter_readings_hourly', 'meter_readings_daily']) {
+        const [rollup] = await sql<{ n: number }[]>`SELECT coalesce(sum(reading_count), 0)::int AS n FROM ${sql(view)}`;
+        expect(rollup?.n, view).toBe(rows.length);
+      }
     });
   },
 );
