@@ -215,9 +215,11 @@ export type BatchItemResult =
   | { readonly ok: false; readonly skip: ValidateSkipReason; readonly message: string };
 
 /**
- * Validates a batch. A second reading of the same meter and hour (same instant after normalising
- * the time) within the batch is a `skip`, not an error: replays and producer retries duplicate
- * messages, and the sink's (meter_id, time) key would collapse them anyway. The first one wins.
+ * Validates a batch. A repeat of the same meter, hour (same instant after normalising the time)
+ * and value within the batch is a `skip`, not an error: replays and producer retries duplicate
+ * messages. A repeat with another value is a correction and passes like any reading: the latest
+ * wins, in the writer, which counts and logs it, whether the two meet in one batch or not
+ * (docs/messages.md, "Corrections").
  */
 export function validateBatch(
   raws: readonly unknown[],
@@ -225,18 +227,18 @@ export function validateBatch(
   now: Date,
   options: ValidationOptions = {},
 ): BatchItemResult[] {
-  const seen = new Set<string>();
+  const seen = new Map<string, number>();
   return raws.map((raw) => {
     const result = validateReading(raw, catalog, now, options);
     if (!result.ok) return result;
     const key = `${result.reading.meter_id}@${result.reading.time}`;
-    if (seen.has(key))
+    if (seen.get(key) === result.reading.value)
       return {
         ok: false,
         skip: 'duplicate_in_batch',
         message: `duplicate of an earlier reading in this batch: ${key}`,
       };
-    seen.add(key);
+    seen.set(key, result.reading.value);
     return result;
   });
 }

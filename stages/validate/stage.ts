@@ -3,7 +3,7 @@
  * against the pure rules (rules.ts: schema, known building and meter, unit, value, timestamp) and
  * emits the normalised reading to `readings.validated.v1`, keyed by meter id. A rejected reading is
  * dead-lettered with the rule's specific code; a second reading of the same meter and hour within
- * a batch is skipped (`duplicate_in_batch`).
+ * a batch with the same value is skipped (`duplicate_in_batch`); another value passes as a correction.
  */
 
 import type { Sql } from 'postgres';

@@ -202,11 +202,11 @@ describe('validateReading: accepted readings', () => {
 });
 
 describe('validateBatch', () => {
-  it('skips later duplicates of the same meter and instant, even written differently', () => {
+  it('skips later duplicates of the same meter, instant and value, even written differently', () => {
     const results = validateBatch(
       [
         good,
-        { ...good, time: '2017-03-12T03:00:00-04:00', value: 99 },
+        { ...good, time: '2017-03-12T03:00:00-04:00', value: good.value * 1000, unit: 'Wh' },
         { ...good, time: '2017-03-12T08:00:00Z' },
         { ...good, value: -1 },
         good,
@@ -219,6 +219,15 @@ describe('validateBatch', () => {
       'duplicate_in_batch',
       'ok',
       'value_negative',
+      'duplicate_in_batch',
+    ]);
+  });
+
+  it('passes a later reading of the same meter and hour with another value: a correction, the latest wins downstream', () => {
+    const results = validateBatch([good, { ...good, value: 99 }, { ...good, value: 99 }], catalog, now);
+    expect(results.map((r) => (r.ok ? r.reading.value : 'skip' in r ? r.skip : r.code))).toEqual([
+      good.value,
+      99,
       'duplicate_in_batch',
     ]);
   });
