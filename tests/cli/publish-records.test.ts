@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../cli/command.js';
 import { PublishCounts, parsePublishArgs } from '../../cli/commands/publish.js';
 import { readLines } from '../../cli/line-reader.js';
-import { mapJsonLine, recordBytes } from '../../cli/publish-records.js';
+import { mapJsonLine, REFUSAL_REASONS, recordBytes } from '../../cli/publish-records.js';
 
 const reading = {
   schema_version: 1,
@@ -172,5 +172,18 @@ describe('parsePublishArgs', () => {
     [['--topic', 'weather', '--format', 'csv', 'f']],
   ])('usage error: %j', (argv) => {
     expect(() => parsePublishArgs(argv, true)).toThrow(UsageError);
+  });
+});
+
+describe('every refusal reason is explained', () => {
+  it('in --help and in docs/messages.md "Publishing your own readings"', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { publishCommand } = await import('../../cli/commands/publish.js');
+    const docs = readFileSync('docs/messages.md', 'utf8');
+    const section = docs.slice(docs.indexOf('## Publishing your own readings'), docs.indexOf('## Dead-letter codes'));
+    for (const reason of REFUSAL_REASONS) {
+      expect(publishCommand.usage, reason).toContain(reason);
+      expect(section, reason).toContain(`\`${reason}\``);
+    }
   });
 });
