@@ -9,6 +9,7 @@ export const commands: Record<string, () => Promise<Command>> = {
   services: async () => (await import('./commands/services.js')).servicesCommand,
   import: async () => (await import('./commands/import.js')).importCommand,
   replay: async () => (await import('./commands/replay.js')).replayCommand,
+  publish: async () => (await import('./commands/publish.js')).publishCommand,
   migrate: async () => (await import('./commands/migrate.js')).migrateCommand,
   demo: async () => (await import('./commands/demo.js')).demoCommand,
   run: async () => (await import('./commands/run.js')).runCommand,
