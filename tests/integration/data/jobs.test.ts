@@ -35,7 +35,12 @@ async function eaioJobsRun(name: string) {
 }
 
 function fields(line: string): Record<string, string> {
-  return Object.fromEntries(line.trim().split(' ').map((pair) => pair.split('=', 2) as [string, string]));
+  return Object.fromEntries(
+    line
+      .trim()
+      .split(' ')
+      .map((pair) => pair.split('=', 2) as [string, string]),
+  );
 }
 
 const partitions = async () =>
@@ -108,7 +113,8 @@ describe('eaio jobs run aggregate_refresh (plain PostgreSQL path)', () => {
     try {
       expect(every.scheduled).toEqual([{ job: 'aggregate_refresh', schedule: '* * * * * *' }]);
       const deadline = Date.now() + 10_000;
-      while (!(await partitions()).includes(furthest) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while (!(await partitions()).includes(furthest) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       expect(await partitions()).toContain(furthest);
     } finally {
       await every.stop();

@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadMigrationFiles, MigrationError, migrate, migrationStatus } from '../../../sql/migrate.js';
 import { runMaintenance } from '../../../jobs/aggregate-refresh.js';
+import { loadMigrationFiles, MigrationError, migrate, migrationStatus } from '../../../sql/migrate.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 let db: TestDatabase;

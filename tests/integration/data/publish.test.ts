@@ -101,7 +101,13 @@ async function partitionCount(topic: string): Promise<number> {
 /** Where kafkajs's Java-compatible default partitioner puts a key: the pipeline's partitioning, computed independently. */
 function javaPartition(key: string, partitions: number): number {
   const partitioner = kafkajs.Partitioners.DefaultPartitioner();
-  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({ partitionId: i, leader: 0, partitionErrorCode: 0, replicas: [0], isr: [0] }));
+  const partitionMetadata = Array.from({ length: partitions }, (_, i) => ({
+    partitionId: i,
+    leader: 0,
+    partitionErrorCode: 0,
+    replicas: [0],
+    isr: [0],
+  }));
   return partitioner({ topic: 't', partitionMetadata, message: { key: Buffer.from(key), value: null } });
 }
 
@@ -118,7 +124,7 @@ const reading = (building: string, hour: number, value: number) =>
   });
 
 describe('eaio publish on the real broker', () => {
-  it('sends the good lines keyed by meter, refuses the rest by reason, keeps an envelope\'s headers', async () => {
+  it("sends the good lines keyed by meter, refuses the rest by reason, keeps an envelope's headers", async () => {
     const correction = JSON.parse(reading('Panther_office_Karla', 7, 47)) as object;
     const provenance = { 'x-dlq-code': 'value_above_ceiling', 'x-dlq-source-offset': '17' };
     const lines = [
@@ -191,7 +197,10 @@ describe('eaio publish on the real broker', () => {
   it('--topic weather keys observations by site', async () => {
     const obs = (site: string, hour: number) =>
       JSON.stringify({ schema_version: 1, site_id: site, time: `2017-03-12T0${hour}:00:00Z`, air_temperature: hour });
-    const run = await publishStdin(['--topic', 'weather'], [obs('Panther', 1), obs('Rat', 1), obs('Panther', 2)].join('\n'));
+    const run = await publishStdin(
+      ['--topic', 'weather'],
+      [obs('Panther', 1), obs('Rat', 1), obs('Panther', 2)].join('\n'),
+    );
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(`sent=3 refused=0 topic=${prefix}.weather.raw.v1\n`);
     const got = await readTopic(`${prefix}.weather.raw.v1`, 3);
