@@ -57,6 +57,28 @@ export function parseEnvSection<S extends z.ZodObject<z.ZodRawShape>>(
   return parsed.data;
 }
 
+/**
+ * Parses several sections (core, stages, jobs) and reports every problem across them in one
+ * ConfigError, so a user fixes the environment in one pass.
+ */
+export function parseEnvSections(
+  sections: readonly EnvSection[],
+  source: NodeJS.ProcessEnv = process.env,
+): Record<string, unknown>[] {
+  const problems: string[] = [];
+  const values = sections.map((section) => {
+    try {
+      return parseEnvSection(section.schema, source, section.aliases) as Record<string, unknown>;
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return {};
+    }
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return values;
+}
+
 /** The core settings (brokers, database, Milvus, Prometheus, prefix, ...). */
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   return parseEnvSection(envSchema, source);

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { coreSection, parseEnvSection, renderEnvExample } from '../../config/load.js';
+import { ConfigError, coreSection, parseEnvSection, parseEnvSections, renderEnvExample } from '../../config/load.js';
 import { type Command, UsageError } from '../command.js';
 import { extraSettingsSections } from '../settings-sections.js';
 
@@ -28,16 +28,11 @@ export const configCommand: Command = {
       return 0;
     }
     if (action === 'check') {
-      const problems: string[] = [];
-      for (const section of sections) {
-        try {
-          parseEnvSection(section.schema, process.env, section.aliases);
-        } catch (error) {
-          problems.push(`${section.title}:\n${(error as Error).message}`);
-        }
-      }
-      if (problems.length > 0) {
-        console.error(problems.join('\n'));
+      try {
+        parseEnvSections(sections, process.env);
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        console.error(error.message);
         return 2;
       }
       console.log('configuration OK');

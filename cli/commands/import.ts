@@ -10,8 +10,9 @@ import { type Command, UsageError } from '../command.js';
 const usage = `Usage: eaio import --bdg2 DIR [--skip-invalid] [--dry-run]
 
 Loads BDG2 DIR/metadata.csv into sites, buildings and energy_meters (one meter per building and
-"Yes" meter column). Upserts: importing again updates rows in place, never duplicates them.
-All rows are written in one transaction. Run \`eaio migrate\` first.
+"Yes" meter column). Upserts: importing again updates changed rows in place and leaves the
+others alone, never duplicating them; each table's line counts inserted, updated and unchanged
+rows. All rows are written in one transaction. Run \`eaio migrate\` first.
 
 Options:
   --bdg2 DIR       folder holding BDG2 metadata.csv (e.g. data/bdg2-sample)
@@ -49,6 +50,7 @@ export interface ImportCounts {
   table: 'sites' | 'buildings' | 'energy_meters';
   inserted: number;
   updated: number;
+  unchanged: number;
 }
 
 const BATCH = 500;
@@ -66,32 +68,37 @@ export async function writeCatalog(
       rows: readonly object[],
       write: (json: postgres.Parameter) => Promise<{ inserted: boolean }[]>,
     ) => {
-      const count: ImportCounts = { table, inserted: 0, updated: 0 };
+      const count: ImportCounts = { table, inserted: 0, updated: 0, unchanged: 0 };
       for (let i = 0; i < rows.length; i += BATCH) {
-        const result = await write(tx.json(rows.slice(i, i + BATCH) as postgres.JSONValue));
+        const batch = rows.slice(i, i + BATCH);
+        const result = await write(tx.json(batch as postgres.JSONValue));
         for (const r of result) r.inserted ? count.inserted++ : count.updated++;
+        // A row equal to the stored one is skipped by the upsert's WHERE, so RETURNING omits it.
+        count.unchanged += batch.length - result.length;
         onProgress(table, Math.min(i + BATCH, rows.length), rows.length);
       }
       counts.push(count);
     };
-    // `xmax = 0` is true for a freshly inserted row and false for one the upsert updated.
+    // `xmax = 0` is true for a freshly inserted row and false for one the upsert updated; the
+    // `IS DISTINCT FROM` guard leaves equal rows (and their updated_at) untouched.
     await run(
       'sites',
       metadata.sites,
       (json) => tx<{ inserted: boolean }[]>`
-        INSERT INTO sites (site_id, site_id_kaggle, timezone, location)
+        INSERT INTO sites AS t (site_id, site_id_kaggle, timezone, location)
         SELECT r.site_id, r.site_id_kaggle, r.timezone,
                CASE WHEN r.lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(r.lng, r.lat), 4326) END
         FROM jsonb_to_recordset(${json}) AS r(site_id text, site_id_kaggle integer, timezone text, lat double precision, lng double precision)
         ON CONFLICT (site_id) DO UPDATE SET
           site_id_kaggle = excluded.site_id_kaggle, timezone = excluded.timezone, location = excluded.location, updated_at = now()
+        WHERE (t.site_id_kaggle, t.timezone, t.location) IS DISTINCT FROM (excluded.site_id_kaggle, excluded.timezone, excluded.location)
         RETURNING (xmax = 0) AS inserted`,
     );
     await run(
       'buildings',
       metadata.buildings,
       (json) => tx<{ inserted: boolean }[]>`
-        INSERT INTO buildings (building_id, site_id, building_id_kaggle, building_use_type, sub_primary_space_use,
+        INSERT INTO buildings AS t (building_id, site_id, building_id_kaggle, building_use_type, sub_primary_space_use,
           industry_type, sub_industry, floor_area_sqm, floor_area_sqft, year_built, date_opened, number_of_floors,
           occupants, energy_star_score, eui, site_eui, source_eui, heating_type, leed_level, rating, timezone, location)
         SELECT r.building_id, r.site_id, r.building_id_kaggle, r.building_use_type, r.sub_primary_space_use,
@@ -115,16 +122,26 @@ export async function writeCatalog(
           energy_star_score = excluded.energy_star_score, eui = excluded.eui, site_eui = excluded.site_eui,
           source_eui = excluded.source_eui, heating_type = excluded.heating_type, leed_level = excluded.leed_level,
           rating = excluded.rating, timezone = excluded.timezone, location = excluded.location, updated_at = now()
+        WHERE (t.site_id, t.building_id_kaggle, t.building_use_type, t.sub_primary_space_use, t.industry_type,
+               t.sub_industry, t.floor_area_sqm, t.floor_area_sqft, t.year_built, t.date_opened, t.number_of_floors,
+               t.occupants, t.energy_star_score, t.eui, t.site_eui, t.source_eui, t.heating_type, t.leed_level,
+               t.rating, t.timezone, t.location)
+          IS DISTINCT FROM (excluded.site_id, excluded.building_id_kaggle, excluded.building_use_type,
+               excluded.sub_primary_space_use, excluded.industry_type, excluded.sub_industry, excluded.floor_area_sqm,
+               excluded.floor_area_sqft, excluded.year_built, excluded.date_opened, excluded.number_of_floors,
+               excluded.occupants, excluded.energy_star_score, excluded.eui, excluded.site_eui, excluded.source_eui,
+               excluded.heating_type, excluded.leed_level, excluded.rating, excluded.timezone, excluded.location)
         RETURNING (xmax = 0) AS inserted`,
     );
     await run(
       'energy_meters',
       metadata.meters,
       (json) => tx<{ inserted: boolean }[]>`
-        INSERT INTO energy_meters (meter_id, building_id, meter_type, unit)
+        INSERT INTO energy_meters AS t (meter_id, building_id, meter_type, unit)
         SELECT r.meter_id, r.building_id, r.meter_type, r.unit
         FROM jsonb_to_recordset(${json}) AS r(meter_id text, building_id text, meter_type meter_type, unit text)
         ON CONFLICT (meter_id) DO UPDATE SET unit = excluded.unit, updated_at = now()
+        WHERE t.unit IS DISTINCT FROM excluded.unit
         RETURNING (xmax = 0) AS inserted`,
     );
     return counts;
@@ -171,7 +188,8 @@ export const importCommand: Command = {
       const counts = await writeCatalog(sql, metadata, (table, done, total) => {
         process.stderr.write(`  ${table.padEnd(13)} ${done}/${total}\n`);
       });
-      for (const c of counts) console.log(`${c.table}: ${c.inserted} inserted, ${c.updated} updated`);
+      for (const c of counts)
+        console.log(`${c.table}: inserted=${c.inserted} updated=${c.updated} unchanged=${c.unchanged}`);
       return 0;
     } catch (error) {
       const unreachable = asPostgresUnreachable(error, sql);

@@ -176,6 +176,14 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('leaves the stage workers scalable (--scale): no container_name and no published host port', () => {
+    for (const name of WORKERS.filter((n) => commandOf(service(n))[0] === 'run')) {
+      const s = service(name) as Service & { container_name?: string };
+      expect(s.container_name, `${name}: a container_name allows one replica only`).toBeUndefined();
+      expect(publishedPorts(s), `${name}: a published port allows one replica per host`).toEqual([]);
+    }
+  });
+
   it('gives every long-running service a health check', () => {
     for (const [name, s] of Object.entries(services)) {
       if (ONE_SHOT.has(name)) continue;
@@ -261,17 +269,48 @@ describe('Prometheus config (deploy/prometheus/prometheus.yml)', () => {
     expect(mounts.get('./deploy/prometheus/prometheus.yml')).toBe('/etc/prometheus/prometheus.yml');
   });
 
-  it('scrapes every worker that starts (not those waiting behind a profile) on its metrics port', () => {
-    type Scrape = { scrape_interval?: string; static_configs?: Array<{ targets: string[] }> };
-    const config = readYaml<{ global?: { scrape_interval?: string }; scrape_configs: Scrape[] }>(
-      join(ROOT, 'deploy/prometheus/prometheus.yml'),
+  type DnsSd = { names: string[]; type?: string; port?: number };
+  type Relabel = { source_labels?: string[]; target_label?: string; action?: string };
+  type Scrape = {
+    job_name: string;
+    static_configs?: Array<{ targets: string[] }>;
+    dns_sd_configs?: DnsSd[];
+    relabel_configs?: Relabel[];
+  };
+  const config = readYaml<{ global?: { scrape_interval?: string }; scrape_configs: Scrape[] }>(
+    join(ROOT, 'deploy/prometheus/prometheus.yml'),
+  );
+
+  it('finds every replica of every worker that starts (not those behind a profile) by DNS on its metrics port', () => {
+    // A service name resolves to every replica's address on the compose network, so `--scale`
+    // needs no change here; a fixed `service:9464` target would scrape one replica at random.
+    const byDns = config.scrape_configs.flatMap((j) =>
+      (j.dns_sd_configs ?? []).filter((d) => (d.type ?? 'SRV') === 'A' && d.port === 9464).flatMap((d) => d.names),
     );
-    const targets = config.scrape_configs.flatMap((j) => (j.static_configs ?? []).flatMap((c) => c.targets));
+    const fixed = config.scrape_configs.flatMap((j) => (j.static_configs ?? []).flatMap((c) => c.targets));
     for (const name of WORKERS) {
-      if (Object.hasOwn(PENDING, name)) expect(targets).not.toContain(`${name}:9464`);
-      else expect(targets).toContain(`${name}:9464`);
+      expect(fixed, `${name} must be found by DNS, not as a fixed target`).not.toContain(`${name}:9464`);
+      if (Object.hasOwn(PENDING, name)) expect(byDns).not.toContain(name);
+      else expect(byDns, `no dns_sd_configs name for ${name}`).toContain(name);
     }
     expect(config.global?.scrape_interval).toMatch(/^(1[0-5]|[1-9])s$/);
+  });
+
+  it('passes `promtool check config`, if promtool is installed', ({ skip }) => {
+    const result = spawnSync('promtool', ['check', 'config', join(ROOT, 'deploy/prometheus/prometheus.yml')], {
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+    if (result.error) skip('promtool not found (apt-get install prometheus); the YAML checks above still ran');
+    expect(result.status, result.stderr + result.stdout).toBe(0);
+  });
+
+  it('labels each scraped replica with its service', () => {
+    for (const job of config.scrape_configs.filter((j) => j.dns_sd_configs)) {
+      expect(job.relabel_configs ?? [], job.job_name).toContainEqual(
+        expect.objectContaining({ source_labels: ['__meta_dns_name'], target_label: 'service' }),
+      );
+    }
   });
 });
 

@@ -34,9 +34,9 @@ describe('eaio import --bdg2 data/bdg2-sample (full BDG2 metadata.csv)', () => {
       vi.restoreAllMocks();
     }
     expect(out.mock.calls.flat()).toEqual([
-      'sites: 19 inserted, 0 updated',
-      'buildings: 1636 inserted, 0 updated',
-      'energy_meters: 3053 inserted, 0 updated',
+      'sites: inserted=19 updated=0 unchanged=0',
+      'buildings: inserted=1636 updated=0 unchanged=0',
+      'energy_meters: inserted=3053 updated=0 unchanged=0',
     ]);
     expect(await count('sites')).toBe(19);
     expect(await count('buildings')).toBe(1636);
@@ -62,15 +62,55 @@ describe('eaio import --bdg2 data/bdg2-sample (full BDG2 metadata.csv)', () => {
     expect(meters.map((m) => `${m.meter_type}:${m.unit}`)).toContain('solar:kWh');
   });
 
-  it('importing again updates in place: no new rows', async () => {
+  it('importing the same file again changes nothing and says so', async () => {
+    const [before] = await db.sql`SELECT max(updated_at) AS at FROM buildings`;
     const metadata = parseMetadata(readFileSync(`${SAMPLE}/metadata.csv`, 'utf8'));
     const counts = await writeCatalog(db.sql, metadata);
     expect(counts).toEqual([
-      { table: 'sites', inserted: 0, updated: 19 },
-      { table: 'buildings', inserted: 0, updated: 1636 },
-      { table: 'energy_meters', inserted: 0, updated: 3053 },
+      { table: 'sites', inserted: 0, updated: 0, unchanged: 19 },
+      { table: 'buildings', inserted: 0, updated: 0, unchanged: 1636 },
+      { table: 'energy_meters', inserted: 0, updated: 0, unchanged: 3053 },
     ]);
     expect(await count('buildings')).toBe(1636);
+    const [after] = await db.sql`SELECT max(updated_at) AS at FROM buildings`;
+    expect(after?.at).toEqual(before?.at);
+  });
+
+  it('importing an edited file counts exactly the rows that changed, and prints the counts per table', async () => {
+    const edited = parseMetadata(readFileSync(`${SAMPLE}/metadata.csv`, 'utf8'));
+    const karla = edited.buildings.find((b) => b.building_id === 'Panther_office_Karla');
+    if (!karla) throw new Error('sample lacks Panther_office_Karla');
+    const metadata = {
+      ...edited,
+      buildings: edited.buildings.map((b) => (b === karla ? { ...b, floor_area_sqm: 2600 } : b)),
+    };
+    // A meter missing from the database is inserted again.
+    await db.sql`DELETE FROM energy_meters WHERE meter_id = 'Panther_office_Karla:electricity'`;
+    const counts = await writeCatalog(db.sql, metadata);
+    expect(counts).toEqual([
+      { table: 'sites', inserted: 0, updated: 0, unchanged: 19 },
+      { table: 'buildings', inserted: 0, updated: 1, unchanged: 1635 },
+      { table: 'energy_meters', inserted: 1, updated: 0, unchanged: 3052 },
+    ]);
+    const [row] = await db.sql`SELECT floor_area_sqm FROM buildings WHERE building_id = 'Panther_office_Karla'`;
+    expect(row?.floor_area_sqm).toBe(2600);
+
+    // Back to the file: the building is updated again, and the command prints the counts.
+    const previous = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = db.url;
+    const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await importCommand.run(['--bdg2', SAMPLE])).toBe(0);
+    } finally {
+      process.env.DATABASE_URL = previous;
+      vi.restoreAllMocks();
+    }
+    expect(out.mock.calls.flat()).toEqual([
+      'sites: inserted=0 updated=0 unchanged=19',
+      'buildings: inserted=0 updated=1 unchanged=1635',
+      'energy_meters: inserted=0 updated=0 unchanged=3053',
+    ]);
   });
 
   it('a file with an unknown primaryspaceusage imports nothing and names the value and the mapping', async () => {
