@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   contentWarnings,
@@ -95,6 +96,16 @@ describe('dead-letter kinds (content or environment)', () => {
     expect(deadLetterKind('write_hypertable', 'pg_23503')).toBe('environment');
     expect(deadLetterKind('enrich_weather', 'pg_22003')).toBe('content');
     expect(deadLetterKind('validate', 'a_code_from_another_version')).toBeUndefined();
+  });
+
+  it('docs/messages.md names exactly the environment codes', () => {
+    const markdown = readFileSync(new URL('../../../docs/messages.md', import.meta.url), 'utf8');
+    const sentence = /The environment codes are ([^;]+);/.exec(markdown.replace(/\s+/g, ' '))?.[1] ?? '';
+    const documented = [...sentence.matchAll(/`([a-z0-9_A-Z]+)`/g)].map((m) => m[1]).sort();
+    const environment = knownDeadLetterCodes()
+      .filter((code) => stageDescriptors.some((d) => deadLetterKind(d.name, code) === 'environment'))
+      .sort();
+    expect(documented).toEqual(environment);
   });
 
   it('warns once per code with its count and suggests export, edit, publish', () => {
