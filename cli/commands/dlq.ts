@@ -108,13 +108,17 @@ export function contentWarnings(stage: string, content: readonly DeadLetterView[
   return lines;
 }
 
+/** An expected database problem, printed as its one line (no stack trace). */
+class DatabaseProblem extends Error {}
+
 /** A database error as one line naming the fix (an unreachable server is rendered by cli/main.ts). */
 function databaseProblem(error: unknown, sql: Sql): Error {
+  if (error instanceof DatabaseProblem) return error;
   const unreachable = asPostgresUnreachable(error, sql);
   if (unreachable) return unreachable;
   const code = (error as { code?: string }).code;
   const hint = code === '42P01' ? ' — has `eaio migrate` been run on this database?' : '';
-  return new Error(`eaio dlq: ${errorMessage(error)}${hint}`);
+  return new DatabaseProblem(`eaio dlq: ${errorMessage(error)}${hint}`);
 }
 
 export const dlqCommand: Command = {
@@ -173,6 +177,10 @@ export const dlqCommand: Command = {
       if (action === 'list') return list(topic, selected, state, values);
       if (action === 'export') return await exportEntries(sql, topic, selected, values.mark);
       return await replay(sql, broker, stage, topic, entries, state, values);
+    } catch (error) {
+      if (!(error instanceof DatabaseProblem)) throw error;
+      console.error(error.message);
+      return 1;
     } finally {
       await sql.end({ timeout: 5 });
     }
