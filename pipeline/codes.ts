@@ -17,6 +17,28 @@ export const RUNTIME_DEAD_LETTER_CODES = [
 
 export type RuntimeDeadLetterCode = (typeof RUNTIME_DEAD_LETTER_CODES)[number];
 
+/**
+ * Why a record was dead-lettered decides how it is fixed: `content` — the record itself is wrong,
+ * the same bytes would be rejected again, so it is corrected and published again (`eaio dlq
+ * export`, edit, `eaio publish`); `environment` — something around it was wrong (metadata not
+ * imported, a defect, a setting), so once that is fixed `eaio dlq replay` sends the original back.
+ */
+export type DeadLetterKind = 'content' | 'environment';
+
+/**
+ * The runtime's codes by kind. `invalid_payload` and `unexpected_topic` are content: sending the
+ * same bytes to the same topic again meets the same check (a record written by another EAIO
+ * version, or a worker reading the wrong topics, may still be replayed with `--include-content`
+ * once versions or settings match); the others are defects, fixed in code.
+ */
+export const RUNTIME_DEAD_LETTER_KINDS = {
+  invalid_payload: 'content',
+  decode_error: 'environment',
+  process_error: 'environment',
+  encode_error: 'environment',
+  unexpected_topic: 'content',
+} as const satisfies Record<RuntimeDeadLetterCode, DeadLetterKind>;
+
 /** A record whose `process` call threw an unclassified error on its own. */
 export const processErrorCode: RuntimeDeadLetterCode = 'process_error';
 /** A chain step's output its own codec or key function could not encode. */
@@ -27,6 +49,8 @@ export const unexpectedTopicCode: RuntimeDeadLetterCode = 'unexpected_topic';
 /** What a stage emits beyond the runtime's codes: each list is closed, absent means none. */
 export interface StageCodes<D extends string = string, S extends string = string, F extends string = string> {
   readonly deadLetterCodes?: readonly D[];
+  /** Every code of `deadLetterCodes` with its kind (declare it `satisfies Record<Code, DeadLetterKind>`). */
+  readonly deadLetterKinds?: Readonly<Record<D, DeadLetterKind>>;
   readonly skipReasons?: readonly S[];
   readonly deferReasons?: readonly F[];
 }

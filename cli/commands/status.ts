@@ -8,7 +8,9 @@ import {
   runnerOptionsFromEnv,
 } from '../../pipeline/index.js';
 import { pipelineStages, stagePlan } from '../../stages/registry.js';
+import { createPgClient } from '../../stages/shared/pg-client.js';
 import { type Command, UsageError } from '../command.js';
+import { pendingCount } from '../dlq-handled.js';
 import { type SkipCounts, skipCounts } from '../skip-counts.js';
 import { resolveStageNames } from './run.js';
 
@@ -16,7 +18,8 @@ const usage = `Usage: eaio status [stage...] [--json] [--skips-window <range>]
 
 For every registered stage (or the named ones; a+b+c names a chain): consumer lag per input
 partition (log end − committed offset), the group members and their assigned partitions, the
-number of records in its DLQ, and the records it skipped per reason (duplicates, ...) over the
+number of records in its DLQ and how many of them are pending (not replayed or exported by
+\`eaio dlq\`, as recorded in PostgreSQL), and the records it skipped per reason (duplicates, ...) over the
 last --skips-window (default 24h) as Prometheus scraped them from the workers (PROMETHEUS_URL).
 The chain of all pipeline stages is listed too once it has run. A chain's dead letters are counted
 in the DLQs of its stages, its skips under its own name.`;
@@ -37,6 +40,8 @@ interface StageStatus {
   members: { memberId: string; host: string; assigned: string[] }[];
   dlqTopic: string;
   dlqCount: number;
+  /** Dead letters not replayed or exported yet; undefined when the database could not say. */
+  dlqPending?: number;
   /** Skipped records per reason over the window; undefined when Prometheus could not say. */
   skipped?: Record<string, number>;
   error?: string;
@@ -70,6 +75,8 @@ export const statusCommand: Command = {
     const statuses: StageStatus[] = [];
     let skips: SkipCounts | undefined;
     let skipsProblem: string | undefined;
+    let pendingProblem: string | undefined;
+    const sql = createPgClient(env.DATABASE_URL, { max: 1, applicationName: 'eaio-status' });
     try {
       skips = await skipCounts({ prometheusUrl: env.PROMETHEUS_URL, window });
     } catch (error) {
@@ -108,7 +115,15 @@ export const statusCommand: Command = {
             assigned: m.assignment.map((a) => `${a.topic}:${a.partition}`),
           }));
           if (dlq && existing.has(dlq)) {
-            for (const p of await admin.topicOffsets(dlq)) status.dlqCount += Number(BigInt(p.high) - BigInt(p.low));
+            const ranges = await admin.topicOffsets(dlq);
+            for (const p of ranges) status.dlqCount += Number(BigInt(p.high) - BigInt(p.low));
+            if (!pendingProblem)
+              status.dlqPending = await pendingCount(sql, dlq, ranges).catch((error: unknown) => {
+                pendingProblem = errorMessage(error);
+                return undefined;
+              });
+          } else if (dlq) {
+            status.dlqPending = 0;
           }
         } catch (error) {
           status.error = errorMessage(error);
@@ -119,12 +134,14 @@ export const statusCommand: Command = {
       }
     } finally {
       await admin.disconnect();
+      await sql.end({ timeout: 5 });
     }
     if (values.json) {
       console.log(JSON.stringify(statuses, null, 2));
       return 0;
     }
     if (skipsProblem) console.log(`skips unknown: ${skipsProblem}`);
+    if (pendingProblem) console.log(`dlq pending unknown: ${pendingProblem}`);
     for (const s of statuses) {
       const skipped = s.skipped ? Object.values(s.skipped).reduce((a, b) => a + b, 0) : undefined;
       const reasons =
@@ -134,7 +151,7 @@ export const statusCommand: Command = {
               .join(' ')})`
           : '';
       console.log(
-        `${s.stage.padEnd(16)} lag=${s.lag} members=${s.members.length} dlq=${s.dlqCount} skipped_${window}=${skipped ?? '?'}${reasons}${s.error ? ` error=${s.error}` : ''}`,
+        `${s.stage.padEnd(16)} lag=${s.lag} members=${s.members.length} dlq=${s.dlqCount}${s.dlqTopic ? ` dlq_pending=${s.dlqPending ?? '?'}` : ''} skipped_${window}=${skipped ?? '?'}${reasons}${s.error ? ` error=${s.error}` : ''}`,
       );
       for (const p of s.partitions)
         console.log(`  ${p.topic}:${p.partition}  end=${p.end} committed=${p.committed} lag=${p.lag}`);

@@ -1,5 +1,5 @@
 import type { StageCodes } from '../../pipeline/index.js';
-import { PG_DEAD_LETTER_CODES } from '../shared/pg-errors.js';
+import { PG_DEAD_LETTER_CODES, PG_DEAD_LETTER_KINDS } from '../shared/pg-errors.js';
 
 /**
  * An observation PostgreSQL rejects alone is dead-lettered by SQLSTATE; a reading whose site's
@@ -7,5 +7,6 @@ import { PG_DEAD_LETTER_CODES } from '../shared/pg-errors.js';
  */
 export const enrichWeatherCodes = {
   deadLetterCodes: PG_DEAD_LETTER_CODES,
+  deadLetterKinds: PG_DEAD_LETTER_KINDS,
   deferReasons: ['weather_not_arrived'],
 } as const satisfies StageCodes;

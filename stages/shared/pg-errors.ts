@@ -1,3 +1,5 @@
+import type { DeadLetterKind } from '../../pipeline/index.js';
+
 /**
  * What a PostgreSQL error means for the record that caused it, decided from its SQLSTATE class
  * (https://www.postgresql.org/docs/15/errcodes-appendix.html):
@@ -67,6 +69,30 @@ export const PG_DEAD_LETTER_CODES = [
 ] as const;
 
 export type PgDeadLetterCode = (typeof PG_DEAD_LETTER_CODES)[number];
+
+/**
+ * Each code by what fixes it (pipeline/codes.ts `DeadLetterKind`). Environment: a foreign key to
+ * a site or meter not imported yet, and a check violation, which on plain PostgreSQL is also a
+ * month without a partition of `meter_readings` (the tables have no other check a validated row
+ * can break). Every other data or constraint error is the record's own.
+ */
+export const PG_DEAD_LETTER_KINDS = {
+  pg_22000: 'content',
+  pg_22001: 'content',
+  pg_22003: 'content',
+  pg_22004: 'content',
+  pg_22007: 'content',
+  pg_22008: 'content',
+  pg_22021: 'content',
+  pg_22P01: 'content',
+  pg_22P02: 'content',
+  pg_22P05: 'content',
+  pg_23000: 'content',
+  pg_23502: 'content',
+  pg_23503: 'environment',
+  pg_23505: 'content',
+  pg_23514: 'environment',
+} as const satisfies Record<PgDeadLetterCode, DeadLetterKind>;
 
 const listedPgCodes: ReadonlySet<string> = new Set(PG_DEAD_LETTER_CODES);
 const isPgDeadLetterCode = (code: string): code is PgDeadLetterCode => listedPgCodes.has(code);

@@ -1,6 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { describeDeadLetters, knownDeadLetterCodes } from '../../../cli/commands/dlq.js';
-import { RUNTIME_DEAD_LETTER_CODES } from '../../../pipeline/codes.js';
+import {
+  contentWarnings,
+  deadLetterKind,
+  describeDeadLetters,
+  knownDeadLetterCodes,
+} from '../../../cli/commands/dlq.js';
+import { RUNTIME_DEAD_LETTER_CODES, RUNTIME_DEAD_LETTER_KINDS } from '../../../pipeline/codes.js';
 import type { DeadLetterView } from '../../../pipeline/dlq.js';
 import { stageDescriptors } from '../../../stages/registry.js';
 
@@ -50,5 +56,73 @@ describe('eaio dlq list', () => {
     expect(describeDeadLetters([view('unknown_building', '42')])[0]).toMatch(
       /^2017-03-12T07:00:00\.000Z {2}unknown_building +eaio\.readings\.raw\.v1:3@42 {2}attempts=1 {2}why unknown_building$/,
     );
+  });
+});
+
+describe('eaio dlq list states', () => {
+  it('adds a state column after the time and keeps the other columns aligned', () => {
+    const views = knownDeadLetterCodes().map((code, i) => view(code, String(10 ** (i % 6))));
+    const states = views.map((_, i) => (['pending', 'replayed', 'exported'] as const)[i % 3] ?? 'pending');
+    const lines = describeDeadLetters(views, states);
+    const starts = columnStarts(lines[0] as string).slice(0, 4);
+    expect(starts).toHaveLength(4);
+    for (const line of lines) expect(columnStarts(line).slice(0, 4), line).toEqual(starts);
+    expect(lines[1]).toMatch(/^2017-03-12T07:00:00\.000Z {2}replayed {2}\S+ +eaio\.readings\.raw\.v1:3@10 +attempts=1/);
+  });
+});
+
+describe('dead-letter kinds (content or environment)', () => {
+  it('classifies every code of the runtime and of each registered stage, and nothing else', () => {
+    expect(Object.keys(RUNTIME_DEAD_LETTER_KINDS).sort()).toEqual([...RUNTIME_DEAD_LETTER_CODES].sort());
+    for (const d of stageDescriptors) {
+      const codes = [...(d.codes?.deadLetterCodes ?? [])].sort();
+      expect(Object.keys(d.codes?.deadLetterKinds ?? {}).sort(), d.name).toEqual(codes);
+      for (const code of [...codes, ...RUNTIME_DEAD_LETTER_CODES])
+        expect(['content', 'environment'], `${d.name} ${code}`).toContain(deadLetterKind(d.name, code));
+    }
+  });
+
+  it('names the record as the cause when the same bytes would be rejected again', () => {
+    for (const code of [
+      'timestamp_missing_offset',
+      'schema_violation',
+      'invalid_json',
+      'value_negative',
+      'unknown_unit',
+    ])
+      expect(deadLetterKind('validate', code), code).toBe('content');
+    for (const code of ['unknown_building', 'unknown_meter', 'timestamp_in_future', 'process_error'])
+      expect(deadLetterKind('validate', code), code).toBe('environment');
+    expect(deadLetterKind('write_hypertable', 'pg_23503')).toBe('environment');
+    expect(deadLetterKind('enrich_weather', 'pg_22003')).toBe('content');
+    expect(deadLetterKind('validate', 'a_code_from_another_version')).toBeUndefined();
+  });
+
+  it('docs/messages.md names exactly the environment codes', () => {
+    const markdown = readFileSync(new URL('../../../docs/messages.md', import.meta.url), 'utf8');
+    const sentence = /The environment codes are ([^;]+);/.exec(markdown.replace(/\s+/g, ' '))?.[1] ?? '';
+    const documented = [...sentence.matchAll(/`([a-z0-9_A-Z]+)`/g)].map((m) => m[1]).sort();
+    const environment = knownDeadLetterCodes()
+      .filter((code) => stageDescriptors.some((d) => deadLetterKind(d.name, code) === 'environment'))
+      .sort();
+    expect(documented).toEqual(environment);
+  });
+
+  it('warns once per code with its count and suggests export, edit, publish', () => {
+    const content = [
+      view('timestamp_missing_offset', '1'),
+      view('value_negative', '2'),
+      view('timestamp_missing_offset', '3'),
+    ];
+    expect(contentWarnings('validate', content, false)).toEqual([
+      '2 timestamp_missing_offset not replayed: their content is the cause, validate would reject them again',
+      '1 value_negative not replayed: their content is the cause, validate would reject them again',
+      'correct them instead: eaio dlq export validate --code <code> --pending --mark > fix.jsonl, edit fix.jsonl, eaio publish fix.jsonl (or send them anyway with --include-content)',
+    ]);
+    expect(contentWarnings('validate', content.slice(1, 2), true)).toEqual([
+      '1 value_negative replayed although their content is the cause: validate will likely reject them again',
+      'correct them instead: eaio dlq export validate --code value_negative --pending --mark > fix.jsonl, edit fix.jsonl, eaio publish fix.jsonl',
+    ]);
+    expect(contentWarnings('validate', [], false)).toEqual([]);
   });
 });
