@@ -175,7 +175,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       pipeline: options.runner.naming.prefix,
       reason,
       exitCode: code,
-      seconds: (performance.now() - startedAt) / 1000,
+      seconds: Math.round(performance.now() - startedAt) / 1000,
       stages,
     });
   }
