@@ -352,13 +352,15 @@ function inputEnd(batch: readonly Envelope<unknown>[]): StoredOffset[] {
 }
 
 function childContext(ctx: StageContext, step: AnyStage): StageContext {
-  // The chain's input partitions are every step's partitions: one event time, one retry view.
+  // The chain's input partitions are every step's partitions: one event time, one retry view; its
+  // steps' own counters are labelled with the chain's name, like the runtime's.
   return {
     stage: step.name,
     log: ctx.log.child({ step: step.name }),
     signal: ctx.signal,
     ...(ctx.eventTime ? { eventTime: ctx.eventTime } : {}),
     ...(ctx.retryingPartitions ? { retryingPartitions: ctx.retryingPartitions } : {}),
+    ...(ctx.metrics ? { metrics: ctx.metrics } : {}),
   };
 }
 

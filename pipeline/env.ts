@@ -4,8 +4,9 @@ import { KafkaBroker } from './broker-kafka.js';
 import { createLogger, type Logger } from './logger.js';
 import type { RunnerOptions } from './runner.js';
 
-export function loggerFromEnv(env: Pick<Env, 'LOG_LEVEL'>, name = 'eaio'): Logger {
-  return createLogger({ level: env.LOG_LEVEL, name });
+/** `fd: 2` sends the logs to stderr (stdout then carries a command's result). */
+export function loggerFromEnv(env: Pick<Env, 'LOG_LEVEL'>, name = 'eaio', fd?: 1 | 2): Logger {
+  return createLogger(fd === undefined ? { level: env.LOG_LEVEL, name } : { level: env.LOG_LEVEL, name, fd });
 }
 
 export function kafkaBrokerFromEnv(

@@ -35,6 +35,13 @@ export {
   type PartitionStateOptions,
   PartitionStateStore,
 } from './partition-state.js';
+export {
+  formatRunSummary,
+  type RunSummary,
+  type StageSummary,
+  type StopReason,
+  stageSummaries,
+} from './run-summary.js';
 export { type RunnerDeps, type RunnerOptions, StageRunner } from './runner.js';
 export {
   addressOfUrl,

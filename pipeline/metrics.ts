@@ -3,6 +3,12 @@
  * not prom-client's global one — so tests can run several workers in one process.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { StageCounter, StageMetrics } from './stage.js';
+
+/** Names of the counters stages own: `eaio_<name>_total` (see StageMetrics). */
+export const STAGE_COUNTER_PREFIX = 'eaio_';
+export const STAGE_COUNTER_SUFFIX = '_total';
+const STAGE_COUNTER_NAME = /^[a-z][a-z0-9_]*$/;
 
 export class PipelineMetrics {
   readonly received: Counter<'stage'>;
@@ -109,6 +115,42 @@ export class PipelineMetrics {
       labelNames: ['stage'],
       registers,
     });
+  }
+
+  private readonly stageCounters = new Map<string, { counter: Counter<string>; labelNames: readonly string[] }>();
+
+  /** The facility a runner hands its stage as `ctx.metrics`, its counters labelled with `stage`. */
+  stageMetrics(stage: string): StageMetrics {
+    return {
+      counter: <L extends string = never>(name: string, help: string, labelNames: readonly L[] = []) => {
+        const counter = this.stageCounter(name, help, labelNames);
+        const handle: StageCounter<L> = {
+          inc: (value = 1, labels) => counter.inc({ ...labels, stage }, value),
+        };
+        return handle;
+      },
+    };
+  }
+
+  private stageCounter(name: string, help: string, labelNames: readonly string[]): Counter<string> {
+    if (!STAGE_COUNTER_NAME.test(name) || name.endsWith(STAGE_COUNTER_SUFFIX))
+      throw new Error(`stage counter "${name}": use snake_case without the _total suffix`);
+    if (labelNames.includes('stage') || labelNames.includes('pipeline'))
+      throw new Error(`stage counter "${name}": the labels stage and pipeline are set by the runtime`);
+    const known = this.stageCounters.get(name);
+    if (known) {
+      if (known.labelNames.join(',') !== labelNames.join(','))
+        throw new Error(`stage counter "${name}" exists with the labels [${known.labelNames.join(', ')}]`);
+      return known.counter;
+    }
+    const counter = new Counter({
+      name: `${STAGE_COUNTER_PREFIX}${name}${STAGE_COUNTER_SUFFIX}`,
+      help,
+      labelNames: ['stage', ...labelNames],
+      registers: [this.registry],
+    });
+    this.stageCounters.set(name, { counter, labelNames: [...labelNames] });
+    return counter;
   }
 
   private static readonly byRegistry = new WeakMap<Registry, PipelineMetrics>();

@@ -119,6 +119,7 @@ export class StageRunner<In, Out> {
         },
       },
       retryingPartitions: () => [...this.partitions.values()].filter((s) => s.budget.attempts > 0).map((s) => s.tp),
+      metrics: this.metrics.stageMetrics(stage.name),
     };
     this.env = {
       stage,

@@ -146,6 +146,25 @@ export interface StageContext {
    * input while another is held up (enrich_weather: readings waiting for weather) waits on.
    */
   readonly retryingPartitions?: () => readonly TopicPartition[];
+  /**
+   * Counters of the stage's own on the worker's registry: served on /metrics with the runtime's
+   * and shown in the run summary. Offered by the runner (absent when a test calls a stage directly).
+   */
+  readonly metrics?: StageMetrics;
+}
+
+/** A counter a stage owns (see `StageMetrics`). */
+export interface StageCounter<L extends string = never> {
+  inc(value?: number, labels?: Readonly<Record<L, string>>): void;
+}
+
+export interface StageMetrics {
+  /**
+   * The counter `eaio_<name>_total`, labelled `stage` (the running stage, a chain's name when
+   * chained) plus `labelNames`. `name` is snake_case without `_total`; asking again for a name
+   * returns the same counter, with the same labels.
+   */
+  counter<L extends string = never>(name: string, help: string, labelNames?: readonly L[]): StageCounter<L>;
 }
 
 /**

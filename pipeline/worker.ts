@@ -8,6 +8,7 @@ import type { AdminPort, Broker } from './broker.js';
 import { errorMessage } from './errors.js';
 import { type HealthServer, startHealthServer } from './health.js';
 import { createRegistry } from './metrics.js';
+import { type RunSummary, type StopReason, stageSummaries } from './run-summary.js';
 import { type RunnerOptions, StageRunner } from './runner.js';
 import { deadline, installSignalHandlers } from './shutdown.js';
 import type { Stage } from './stage.js';
@@ -31,6 +32,8 @@ export interface WorkerOptions {
   readonly waitForServices?: (signal: AbortSignal) => Promise<void>;
   /** Called once the health server listens (tests read the port). */
   readonly onListening?: (port: number) => void;
+  /** Called once on the way out (idle, signal, fatal or abort) with what each stage did. */
+  readonly onSummary?: (summary: RunSummary) => void;
 }
 
 export const exitCodes = { ok: 0, fatal: 1, aborted: 130 } as const;
@@ -61,7 +64,10 @@ async function drainedInputs(admin: AdminPort, runner: StageRunner<any, any>): P
 
 export async function runWorker(options: WorkerOptions): Promise<number> {
   const { log } = options;
+  const startedAt = performance.now();
   const registry = createRegistry();
+  // Two pipelines (topic prefixes) scraped by one Prometheus stay apart.
+  registry.setDefaultLabels({ pipeline: options.runner.naming.prefix });
   const producer = options.broker.producer();
   const runners = options.stages.map(
     (stage) => new StageRunner(stage, { broker: options.broker, log, registry, producer }, options.runner),
@@ -78,8 +84,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     log.info({ port: http.port }, 'metrics server listening');
   }
 
-  let settle!: (reason: 'fatal' | 'signal' | 'idle' | 'abort') => void;
-  const outcome = new Promise<'fatal' | 'signal' | 'idle' | 'abort'>((resolve) => {
+  let settle!: (reason: StopReason) => void;
+  const outcome = new Promise<StopReason>((resolve) => {
     settle = resolve;
   });
   // A second signal may arrive before the drain starts, so it is remembered, not just handled.
@@ -160,5 +166,18 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   if (code !== exitCodes.aborted) await producer.disconnect().catch(() => undefined);
   await http?.close();
   log.info({ code, reason }, 'worker exiting');
+  if (options.onSummary) {
+    const stages = await stageSummaries(
+      registry,
+      runners.map((r) => r.stage.name),
+    );
+    options.onSummary({
+      pipeline: options.runner.naming.prefix,
+      reason,
+      exitCode: code,
+      seconds: Math.round(performance.now() - startedAt) / 1000,
+      stages,
+    });
+  }
   return code;
 }

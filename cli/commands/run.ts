@@ -3,8 +3,10 @@ import { loadEnv } from '../../config/load.js';
 import { scheduleJobs } from '../../jobs/scheduler.js';
 import {
   errorMessage,
+  formatRunSummary,
   kafkaBrokerFromEnv,
   loggerFromEnv,
+  type RunSummary,
   runnerOptionsFromEnv,
   runWorker,
 } from '../../pipeline/index.js';
@@ -19,7 +21,7 @@ import {
 import { createPgClient } from '../../stages/shared/pg-client.js';
 import { type Command, UsageError } from '../command.js';
 
-const usage = `Usage: eaio run <stage...|all> [--chain] [--exit-when-idle] [--drain-timeout <ms>]
+const usage = `Usage: eaio run <stage...|all> [--chain] [--exit-when-idle] [--json] [--drain-timeout <ms>]
 
 Runs the named stages in this process (one consumer group member each). Run the same stage in
 several processes to share its partitions. Serves /metrics, /healthz and /readyz on
@@ -31,6 +33,12 @@ METRICS_HOST:METRICS_PORT and registers with Prometheus (EAIO_PROMETHEUS_SD_DIR)
   --chain             chain the named stages (same as joining them with +), e.g. run all --chain
   --exit-when-idle    drain the inputs, commit and exit 0 (backfills and tests)
   --drain-timeout     longest graceful drain after SIGTERM/SIGINT before aborting (default 30000)
+  --json              the run summary as one JSON object on stdout; the logs go to stderr
+
+When it stops (idle, signal or fatal error) the worker prints a summary per stage: records
+received, sent, skipped by reason, dead-lettered by code, retries, deferrals and the stage's own
+counters (write_hypertable: rows inserted, updated, unchanged). The figures are the counters
+/metrics serves, whose series carry the label pipeline=<EAIO_TOPIC_PREFIX>.
 
 A chain has its own consumer group (eaio.stage.a+b+c): switching between chained and unchained
 runs re-reads the input from that group's position; the idempotent writer absorbs the overlap.
@@ -65,6 +73,7 @@ export const runCommand: Command = {
         chain: { type: 'boolean', default: false },
         'exit-when-idle': { type: 'boolean', default: false },
         'drain-timeout': { type: 'string', default: '30000' },
+        json: { type: 'boolean', default: false },
       },
     });
     const names = resolveStageNames(positionals, values.chain);
@@ -72,7 +81,8 @@ export const runCommand: Command = {
     if (!Number.isFinite(drainTimeoutMs) || drainTimeoutMs <= 0)
       throw new UsageError('--drain-timeout must be a positive number of ms');
     const env = loadEnv();
-    const log = loggerFromEnv(env, 'eaio-worker');
+    const log = loggerFromEnv(env, 'eaio-worker', values.json ? 2 : undefined);
+    let summary: RunSummary | undefined;
     const naming = { prefix: env.EAIO_TOPIC_PREFIX };
     const stages = await Promise.all(names.map((name) => createStage(name, { env, naming })));
     const broker = kafkaBrokerFromEnv(env, log);
@@ -90,9 +100,14 @@ export const runCommand: Command = {
       http: { host: env.METRICS_HOST, port: env.METRICS_PORT, sdDir: env.EAIO_PROMETHEUS_SD_DIR },
       exitWhenIdle: values['exit-when-idle'],
       drainTimeoutMs,
+      onSummary: (s) => {
+        summary = s;
+      },
     }).finally(() =>
       jobs.stop().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'jobs did not stop cleanly')),
     );
+    // After the last log line, so the table is what the terminal ends with.
+    if (summary) process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatRunSummary(summary));
     // kafkajs may keep sockets and timers alive after an abort; the exit code is what matters.
     setTimeout(() => process.exit(code), 100).unref();
     if (code !== 0) process.exit(code);

@@ -9,7 +9,7 @@
 
 import type { Sql } from 'postgres';
 import { parseTime } from '../../domain/time-memo.js';
-import { jsonCodec, ok, type Stage, stageResults } from '../../pipeline/index.js';
+import { jsonCodec, ok, type Stage, type StageContext, stageResults } from '../../pipeline/index.js';
 import type { StageClients } from '../descriptor.js';
 import { enrichedReadingCodec } from '../shared/message-codecs.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
@@ -24,7 +24,7 @@ import {
   type WritableReading,
   WritableReadingSchema,
 } from './rows.js';
-import { HypertableWriter, type WriterHooks } from './writer.js';
+import { HypertableWriter, type WriteCounts, type WriterHooks } from './writer.js';
 
 export const WRITE_HYPERTABLE = 'write_hypertable';
 
@@ -47,6 +47,19 @@ export const writableReadingCodec = jsonCodec<WritableReading>(
 );
 
 const { deadLetter } = stageResults(writeHypertableCodes);
+
+/** Counted once the batch's transaction committed, so a retried batch counts what it really did. */
+function countWritten(ctx: StageContext, written: WriteCounts): void {
+  const metrics = ctx.metrics;
+  if (!metrics) return;
+  metrics.counter('rows_inserted', 'Rows new to meter_readings (write_hypertable).').inc(written.inserted);
+  metrics
+    .counter('rows_updated', 'Stored rows replaced by a different version (write_hypertable).')
+    .inc(written.updated);
+  metrics
+    .counter('rows_unchanged', 'Rows equal to the stored version, left as they were (write_hypertable).')
+    .inc(written.unchanged);
+}
 
 export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<WritableReading> {
   const config: WriteHypertableConfig = { ...writeHypertableDefaults(), ...deps.config };
@@ -80,7 +93,8 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
       const offsets = ctx.inputEnd ?? nextOffsets(batch);
       if (rows.length === 0 && offsets.length === 0) return [];
       try {
-        await opened().write(rows, offsets);
+        const written = await opened().write(rows, offsets);
+        countWritten(ctx, written);
       } catch (error) {
         // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.
         // Its offset is not stored here: the dead letter is not acknowledged yet; the next good

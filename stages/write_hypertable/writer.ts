@@ -1,9 +1,9 @@
 /**
  * The PostgreSQL side of write_hypertable: one transaction per batch holds the rows (a plain
  * INSERT, or the idempotent upsert on (meter_id, time) when the batch meets stored readings) and
- * the consumed offsets, so a crash anywhere leaves
- * either both or neither; the stage resumes from the stored offsets, and the table holds every
- * reading exactly once.
+ * the consumed offsets, so a crash anywhere leaves either both or neither; the stage resumes from
+ * the stored offsets, and the table holds every reading exactly once. Each write says how many
+ * rows it inserted, updated or left unchanged.
  */
 import type { Sql, TransactionSql } from 'postgres';
 import type { StoredOffset, TopicPartition } from '../../pipeline/index.js';
@@ -40,18 +40,30 @@ const updated = ROW_COLUMNS.filter((c) => c !== 'meter_id' && c !== 'time');
  * Rows as one array parameter per column, unnested on the server: one statement and one round
  * trip per batch whatever its size.
  */
+const UNNEST_ROWS = `unnest(${ROW_COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')})`;
 const INSERT_ROWS = `
   INSERT INTO meter_readings (${ROW_COLUMNS.join(', ')})
-  SELECT * FROM unnest(${ROW_COLUMNS.map((c, i) => `$${i + 1}::${COLUMN_TYPES[c]}[]`).join(', ')})`;
+  SELECT * FROM ${UNNEST_ROWS}`;
 
 /**
  * The same rows, idempotent on (meter_id, time); an unchanged row is not rewritten (a replayed
- * batch costs the WAL of its failed plain INSERT, not of rewriting every row).
+ * batch costs the WAL of its failed plain INSERT, not of rewriting every row). Returns how many
+ * of the batch's keys were stored before (`stored`, read in the statement's snapshot, so without
+ * the batch's own rows) and how many rows it inserted or updated (`written`). Not `xmax = 0` in
+ * RETURNING: PostgreSQL 15 refuses system columns there on a partitioned table.
  */
-const UPSERT_ROWS = `${INSERT_ROWS}
-  ON CONFLICT (meter_id, time) DO UPDATE SET
-    ${updated.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, ingested_at = now()
-  WHERE (${updated.map((c) => `meter_readings.${c}`).join(', ')}) IS DISTINCT FROM (${updated.map((c) => `EXCLUDED.${c}`).join(', ')})`;
+const UPSERT_ROWS = `
+  WITH batch AS MATERIALIZED (SELECT * FROM ${UNNEST_ROWS} AS b(${ROW_COLUMNS.join(', ')})),
+  stored AS (
+    SELECT count(*)::int AS n FROM meter_readings m JOIN batch b ON m.meter_id = b.meter_id AND m.time = b.time),
+  written AS (
+    INSERT INTO meter_readings (${ROW_COLUMNS.join(', ')})
+    SELECT * FROM batch
+    ON CONFLICT (meter_id, time) DO UPDATE SET
+      ${updated.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}, ingested_at = now()
+    WHERE (${updated.map((c) => `meter_readings.${c}`).join(', ')}) IS DISTINCT FROM (${updated.map((c) => `EXCLUDED.${c}`).join(', ')})
+    RETURNING 1)
+  SELECT (SELECT n FROM stored) AS stored, (SELECT count(*)::int FROM written) AS written`;
 
 /**
  * Named prepared statements (postgres.js `unsafe` defaults to unnamed ones): parsed and planned
@@ -74,6 +86,21 @@ const UPSERT_OFFSETS = `
  * since replays come in runs.
  */
 const UPSERT_AFTER_CONFLICT_MS = 60_000;
+
+/**
+ * From the upsert's figures. A key stored by another writer between the statement's snapshot and
+ * its insert (two writers on one meter, which partitioning by meter avoids) counts as inserted.
+ */
+function upsertCounts(rows: number, { stored, written }: UpsertFigures): WriteCounts {
+  const inserted = Math.max(0, rows - stored);
+  const updated = Math.max(0, written - inserted);
+  return { inserted, updated, unchanged: rows - inserted - updated };
+}
+
+interface UpsertFigures {
+  readonly stored: number;
+  readonly written: number;
+}
 
 const isUniqueViolation = (error: unknown): boolean => sqlState(error) === '23505';
 
@@ -101,6 +128,18 @@ export function columnParameters(rows: readonly MeterReadingRow[]): (string | nu
   });
 }
 
+/**
+ * What a committed batch did to meter_readings: rows new to the table, rows whose stored version
+ * it replaced, and rows equal to the stored one (left as they were). The upsert tells the first
+ * two apart by `xmax = 0` (PostgreSQL leaves xmax 0 on a freshly inserted tuple; an ON CONFLICT
+ * update sets it).
+ */
+export interface WriteCounts {
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+}
+
 export interface WriterHooks {
   /** Fault injection for tests: runs inside the transaction after the rows, before the offsets. */
   readonly afterRows?: (tx: TransactionSql) => Promise<void>;
@@ -120,20 +159,19 @@ export class HypertableWriter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async write(rows: readonly MeterReadingRow[], offsets: readonly StoredOffset[]): Promise<void> {
+  async write(rows: readonly MeterReadingRow[], offsets: readonly StoredOffset[]): Promise<WriteCounts> {
     await this.ensurePartitions(rows);
     const parameters = rows.length > 0 ? columnParameters(rows) : undefined;
     try {
-      if (parameters === undefined || this.now() < this.upsertUntil) {
-        await this.transaction(UPSERT_ROWS, parameters, offsets);
-        return;
-      }
+      if (parameters === undefined || this.now() < this.upsertUntil)
+        return upsertCounts(rows.length, await this.transaction(UPSERT_ROWS, parameters, offsets));
       try {
         await this.transaction(INSERT_ROWS, parameters, offsets);
+        return { inserted: rows.length, updated: 0, unchanged: 0 };
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         this.upsertUntil = this.now() + UPSERT_AFTER_CONFLICT_MS;
-        await this.transaction(UPSERT_ROWS, parameters, offsets);
+        return upsertCounts(rows.length, await this.transaction(UPSERT_ROWS, parameters, offsets));
       }
     } catch (error) {
       if (!isMissingPartition(error)) throw error;
@@ -154,11 +192,12 @@ export class HypertableWriter {
     statement: string,
     parameters: (string | null)[] | undefined,
     offsets: readonly StoredOffset[],
-  ): Promise<void> {
-    await this.sql.begin(async (tx) => {
-      if (parameters !== undefined) await tx.unsafe(statement, parameters, PREPARED);
+  ): Promise<UpsertFigures> {
+    return this.sql.begin(async (tx) => {
+      const figures = parameters === undefined ? [] : await tx.unsafe<UpsertFigures[]>(statement, parameters, PREPARED);
       await this.hooks.afterRows?.(tx);
       await this.upsertOffsets(tx, offsets);
+      return figures[0] ?? { stored: 0, written: 0 };
     });
   }
 

@@ -115,9 +115,11 @@ afterAll(async () => {
 });
 
 describe('worker metrics in the local Prometheus', () => {
-  it('scrapes the worker found through file_sd and counts its records', async () => {
+  it('scrapes the worker found through file_sd and counts its records, labelled with its pipeline', async () => {
     const received = await eventually('the scraped record count', async () => {
-      const [sample] = await query(`pipeline_records_received_total{instance="${instance}", stage="passthrough"}`);
+      const [sample] = await query(
+        `pipeline_records_received_total{instance="${instance}", stage="passthrough", pipeline="${prefix}"}`,
+      );
       return sample && Number(sample.value[1]) >= RECORDS ? Number(sample.value[1]) : undefined;
     });
     expect(received).toBe(RECORDS);
@@ -130,7 +132,8 @@ describe('worker metrics in the local Prometheus', () => {
     await new Promise((r) => setTimeout(r, 3_000));
     const empty: string[] = [];
     for (const { panel, expr } of expressions) {
-      const result = await query(expr);
+      // The dashboards' $pipeline variable, set to this worker's topic prefix as Grafana would.
+      const result = await query(expr.replaceAll('$pipeline', prefix));
       if (result.length === 0) empty.push(panel);
     }
     // Dead letters only get a series once a record is dead-lettered; the passthrough stage cannot fail.
