@@ -69,9 +69,27 @@ export function toMeterReadingRow(r: WritableReading): MeterReadingRow {
  * same row twice, and the later record is the newer version (a re-sent correction).
  */
 export function latestPerMeterHour(rows: readonly MeterReadingRow[]): MeterReadingRow[] {
+  return latestPerMeterHourCounted(rows).rows;
+}
+
+/**
+ * The latest row per (meter, hour), and how many earlier rows of the batch it corrected (another
+ * version of the same hour: the latest wins, as it does against a stored row; an identical repeat
+ * is no correction).
+ */
+export function latestPerMeterHourCounted(rows: readonly MeterReadingRow[]): {
+  rows: MeterReadingRow[];
+  corrected: number;
+} {
   const byKey = new Map<string, MeterReadingRow>();
-  for (const row of rows) byKey.set(`${row.meter_id}\u0000${parseTime(String(row.time))}`, row);
-  return [...byKey.values()];
+  let corrected = 0;
+  for (const row of rows) {
+    const key = `${row.meter_id}\u0000${parseTime(String(row.time))}`;
+    const earlier = byKey.get(key);
+    if (earlier !== undefined && ROW_COLUMNS.some((c) => earlier[c] !== row[c])) corrected++;
+    byKey.set(key, row);
+  }
+  return { rows: [...byKey.values()], corrected };
 }
 
 /** Per topic and partition, the offset to resume from: the highest offset of the batch + 1. */

@@ -18,7 +18,7 @@ import { waitForPostgres } from '../shared/pg-wait.js';
 import { writeHypertableCodes } from './codes.js';
 import { type WriteHypertableConfig, writeHypertableDefaults } from './config.js';
 import {
-  latestPerMeterHour,
+  latestPerMeterHourCounted,
   nextOffsets,
   toMeterReadingRow,
   type WritableReading,
@@ -49,9 +49,19 @@ export const writableReadingCodec = jsonCodec<WritableReading>(
 const { deadLetter } = stageResults(writeHypertableCodes);
 
 /** Counted once the batch's transaction committed, so a retried batch counts what it really did. */
-function countWritten(ctx: StageContext, written: WriteCounts): void {
+function countWritten(ctx: StageContext, written: WriteCounts, correctedInBatch: number): void {
+  // Latest wins: a stored row replaced by another version, or an earlier value of the same batch.
+  const corrected = written.updated + correctedInBatch;
+  if (corrected > 0)
+    ctx.log.info(
+      { corrected, replacedStored: written.updated, replacedInBatch: correctedInBatch },
+      'readings corrected: the latest value of a meter and hour wins',
+    );
   const metrics = ctx.metrics;
   if (!metrics) return;
+  metrics
+    .counter('readings_corrected', 'Readings that replaced another value of their meter and hour (write_hypertable).')
+    .inc(corrected);
   metrics.counter('rows_inserted', 'Rows new to meter_readings (write_hypertable).').inc(written.inserted);
   metrics
     .counter('rows_updated', 'Stored rows replaced by a different version (write_hypertable).')
@@ -88,13 +98,13 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
     },
 
     async process(batch, ctx) {
-      const rows = latestPerMeterHour(batch.map((e) => toMeterReadingRow(e.value)));
+      const { rows, corrected } = latestPerMeterHourCounted(batch.map((e) => toMeterReadingRow(e.value)));
       // In a chain, where the whole input chunk ends (records before it are finished, see StageContext).
       const offsets = ctx.inputEnd ?? nextOffsets(batch);
       if (rows.length === 0 && offsets.length === 0) return [];
       try {
         const written = await opened().write(rows, offsets);
-        countWritten(ctx, written);
+        countWritten(ctx, written, corrected);
       } catch (error) {
         // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.
         // Its offset is not stored here: the dead letter is not acknowledged yet; the next good

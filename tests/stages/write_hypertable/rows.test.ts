@@ -3,6 +3,7 @@ import type { RawRecord } from '../../../pipeline/index.js';
 import { enrichReading, toCachedWeather } from '../../../stages/enrich_weather/enrich.js';
 import {
   latestPerMeterHour,
+  latestPerMeterHourCounted,
   monthsOf,
   nextOffsets,
   ROW_COLUMNS,
@@ -42,6 +43,16 @@ describe('latestPerMeterHour', () => {
     const other = toMeterReadingRow({ ...enriched, time: '2017-03-12T08:00:00Z', value: 2 });
     const again = toMeterReadingRow({ ...enriched, time: '2017-03-12T07:00:00.000Z', value: 3 });
     expect(latestPerMeterHour([first, other, again]).map((r) => r.value)).toEqual([3, 2]);
+  });
+
+  it('counts a later version of a meter hour as a correction, an identical repeat not', () => {
+    const first = toMeterReadingRow({ ...enriched, value: 1 });
+    const repeat = toMeterReadingRow({ ...enriched, value: 1 });
+    const corrected = toMeterReadingRow({ ...enriched, value: 4 });
+    expect(latestPerMeterHourCounted([first, repeat]).corrected).toBe(0);
+    const result = latestPerMeterHourCounted([first, repeat, corrected]);
+    expect(result.corrected).toBe(1);
+    expect(result.rows.map((r) => r.value)).toEqual([4]);
   });
 });
 
