@@ -14,7 +14,8 @@ import { jobsSection, scheduleSetting } from './settings.js';
 
 export interface JobSchedules {
   readonly scheduled: readonly { readonly job: string; readonly schedule: string }[];
-  stop(): Promise<void>;
+  /** Stops the schedules; `finalRun` (default true) runs each job once more first. */
+  stop(options?: { readonly finalRun?: boolean }): Promise<void>;
 }
 
 export interface ScheduleOptions {
@@ -62,7 +63,7 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
   }
   return {
     scheduled,
-    async stop() {
+    async stop({ finalRun = true } = {}) {
       for (const task of tasks) {
         await task.stop();
         await task.destroy();
@@ -72,7 +73,7 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
       });
-      const finished = Promise.all(runs.map((run) => run())).then(() => 'done' as const);
+      const finished = Promise.all(finalRun ? runs.map((run) => run()) : []).then(() => 'done' as const);
       if ((await Promise.race([finished, timeout])) === 'timeout')
         options.log.warn({ timeoutMs }, 'the jobs run at stop did not finish in time; the next worker catches up');
       clearTimeout(timer);

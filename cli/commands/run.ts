@@ -103,11 +103,13 @@ export const runCommand: Command = {
       onSummary: (s) => {
         summary = s;
       },
-    }).finally(() =>
-      jobs.stop().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'jobs did not stop cleanly')),
-    );
-    // After the last log line, so the table is what the terminal ends with.
+    });
+    // Before the jobs' last run: a container stopped within its grace period still leaves it.
     if (summary) process.stdout.write(values.json ? `${JSON.stringify(summary)}\n` : formatRunSummary(summary));
+    // Only a clean stop refreshes once more: after a fatal error or an abort the database may be the cause.
+    await jobs
+      .stop({ finalRun: code === 0 })
+      .catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'jobs did not stop cleanly'));
     // kafkajs may keep sockets and timers alive after an abort; the exit code is what matters.
     setTimeout(() => process.exit(code), 100).unref();
     if (code !== 0) process.exit(code);

@@ -215,11 +215,11 @@ export type BatchItemResult =
   | { readonly ok: false; readonly skip: ValidateSkipReason; readonly message: string };
 
 /**
- * Validates a batch. A repeat of the same meter, hour (same instant after normalising the time)
- * and value within the batch is a `skip`, not an error: replays and producer retries duplicate
- * messages. A repeat with another value is a correction and passes like any reading: the latest
- * wins, in the writer, which counts and logs it, whether the two meet in one batch or not
- * (docs/messages.md, "Corrections").
+ * Validates a batch. A repeat of the same normalised reading (same meter, instant, canonical value
+ * and every other field but how the value was written) within the batch is a `skip`, not an error: replays and producer retries
+ * duplicate messages. A different version of the meter's hour is a correction and passes like any
+ * reading: the latest wins in the writer, which counts it, whether the two meet in one batch or
+ * not (docs/messages.md, "Corrections").
  */
 export function validateBatch(
   raws: readonly unknown[],
@@ -227,18 +227,32 @@ export function validateBatch(
   now: Date,
   options: ValidationOptions = {},
 ): BatchItemResult[] {
-  const seen = new Map<string, number>();
+  const seen = new Map<string, ValidatedReading>();
   return raws.map((raw) => {
     const result = validateReading(raw, catalog, now, options);
     if (!result.ok) return result;
     const key = `${result.reading.meter_id}@${result.reading.time}`;
-    if (seen.get(key) === result.reading.value)
+    const earlier = seen.get(key);
+    if (earlier !== undefined && sameVersion(earlier, result.reading))
       return {
         ok: false,
         skip: 'duplicate_in_batch',
         message: `duplicate of an earlier reading in this batch: ${key}`,
       };
-    seen.set(key, result.reading.value);
+    seen.set(key, result.reading);
     return result;
   });
+}
+
+/** How a value was written (5,000 Wh or 5 kWh) does not make another version of the reading. */
+const SPELLING_FIELDS: ReadonlySet<string> = new Set(['original_value', 'original_unit']);
+
+/**
+ * Two normalised readings of one meter and hour are the same version when every other field
+ * matches: the writer compares the same fields (what meter_readings stores) to count corrections.
+ */
+function sameVersion(a: ValidatedReading, b: ValidatedReading): boolean {
+  const fields = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof ValidatedReading>;
+  for (const field of fields) if (!SPELLING_FIELDS.has(field) && a[field] !== b[field]) return false;
+  return true;
 }

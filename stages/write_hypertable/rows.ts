@@ -72,24 +72,26 @@ export function latestPerMeterHour(rows: readonly MeterReadingRow[]): MeterReadi
   return latestPerMeterHourCounted(rows).rows;
 }
 
+/** Columns that make two versions of a (meter, hour) different (the time's spelling does not). */
+const VERSION_COLUMNS = ROW_COLUMNS.filter((c) => c !== 'time');
+
 /**
- * The latest row per (meter, hour), and how many earlier rows of the batch it corrected (another
- * version of the same hour: the latest wins, as it does against a stored row; an identical repeat
- * is no correction).
+ * The latest row per (meter, hour), and how many earlier, different versions of the batch it
+ * superseded (the latest wins, as it does against a stored row; an identical repeat supersedes nothing).
  */
 export function latestPerMeterHourCounted(rows: readonly MeterReadingRow[]): {
   rows: MeterReadingRow[];
-  corrected: number;
+  superseded: number;
 } {
   const byKey = new Map<string, MeterReadingRow>();
-  let corrected = 0;
+  let superseded = 0;
   for (const row of rows) {
     const key = `${row.meter_id}\u0000${parseTime(String(row.time))}`;
     const earlier = byKey.get(key);
-    if (earlier !== undefined && ROW_COLUMNS.some((c) => earlier[c] !== row[c])) corrected++;
+    if (earlier !== undefined && VERSION_COLUMNS.some((c) => earlier[c] !== row[c])) superseded++;
     byKey.set(key, row);
   }
-  return { rows: [...byKey.values()], corrected };
+  return { rows: [...byKey.values()], superseded };
 }
 
 /** Per topic and partition, the offset to resume from: the highest offset of the batch + 1. */

@@ -49,19 +49,28 @@ export const writableReadingCodec = jsonCodec<WritableReading>(
 const { deadLetter } = stageResults(writeHypertableCodes);
 
 /** Counted once the batch's transaction committed, so a retried batch counts what it really did. */
-function countWritten(ctx: StageContext, written: WriteCounts, correctedInBatch: number): void {
-  // Latest wins: a stored row replaced by another version, or an earlier value of the same batch.
-  const corrected = written.updated + correctedInBatch;
-  if (corrected > 0)
+function countWritten(ctx: StageContext, written: WriteCounts, supersededInBatch: number): void {
+  // Latest wins: a stored row replaced by another version is a correction; an earlier version in
+  // the same batch (a correction, or a redelivery of what is already stored) is superseded.
+  if (written.updated > 0 || supersededInBatch > 0)
     ctx.log.info(
-      { corrected, replacedStored: written.updated, replacedInBatch: correctedInBatch },
-      'readings corrected: the latest value of a meter and hour wins',
+      { corrected: written.updated, supersededInBatch },
+      'readings corrected: the latest version of a meter and hour wins',
     );
   const metrics = ctx.metrics;
   if (!metrics) return;
   metrics
-    .counter('readings_corrected', 'Readings that replaced another value of their meter and hour (write_hypertable).')
-    .inc(corrected);
+    .counter(
+      'readings_corrected',
+      'Stored readings replaced by another version of their meter and hour (write_hypertable).',
+    )
+    .inc(written.updated);
+  metrics
+    .counter(
+      'readings_superseded_in_batch',
+      'Versions of a meter and hour superseded by a later one in the same batch (write_hypertable).',
+    )
+    .inc(supersededInBatch);
   metrics.counter('rows_inserted', 'Rows new to meter_readings (write_hypertable).').inc(written.inserted);
   metrics
     .counter('rows_updated', 'Stored rows replaced by a different version (write_hypertable).')
@@ -98,13 +107,13 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
     },
 
     async process(batch, ctx) {
-      const { rows, corrected } = latestPerMeterHourCounted(batch.map((e) => toMeterReadingRow(e.value)));
+      const { rows, superseded } = latestPerMeterHourCounted(batch.map((e) => toMeterReadingRow(e.value)));
       // In a chain, where the whole input chunk ends (records before it are finished, see StageContext).
       const offsets = ctx.inputEnd ?? nextOffsets(batch);
       if (rows.length === 0 && offsets.length === 0) return [];
       try {
         const written = await opened().write(rows, offsets);
-        countWritten(ctx, written, corrected);
+        countWritten(ctx, written, superseded);
       } catch (error) {
         // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.
         // Its offset is not stored here: the dead letter is not acknowledged yet; the next good

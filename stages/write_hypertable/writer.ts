@@ -130,9 +130,9 @@ export function columnParameters(rows: readonly MeterReadingRow[]): (string | nu
 
 /**
  * What a committed batch did to meter_readings: rows new to the table, rows whose stored version
- * it replaced, and rows equal to the stored one (left as they were). The upsert tells the first
- * two apart by `xmax = 0` (PostgreSQL leaves xmax 0 on a freshly inserted tuple; an ON CONFLICT
- * update sets it).
+ * it replaced, and rows equal to the stored one (left as they were). The upsert tells them apart
+ * by counting the batch's keys already stored (`xmax` cannot be returned from a partitioned
+ * table in PostgreSQL 15).
  */
 export interface WriteCounts {
   readonly inserted: number;

@@ -137,6 +137,8 @@ describe('eaio run --json: the run summary', () => {
       rows_inserted: writer.received - sum(writer.deadLettered),
       rows_updated: 0,
       rows_unchanged: 0,
+      readings_corrected: 0,
+      readings_superseded_in_batch: 0,
     });
     const [{ n }] = (await db.sql`SELECT count(*)::int AS n FROM meter_readings`) as unknown as [{ n: number }];
     expect(n).toBe(writer.counters.rows_inserted);

@@ -55,7 +55,13 @@ describe('write_hypertable row counters', () => {
     };
     const counts = async () => {
       const figures: Record<string, number> = {};
-      for (const name of ['rows_inserted', 'rows_updated', 'rows_unchanged', 'readings_corrected']) {
+      for (const name of [
+        'rows_inserted',
+        'rows_updated',
+        'rows_unchanged',
+        'readings_corrected',
+        'readings_superseded_in_batch',
+      ]) {
         const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === `eaio_${name}_total`);
         const value = metric?.values.find((v) => v.labels.stage === 'write_hypertable')?.value;
         figures[name] = value ?? Number.NaN;
@@ -65,18 +71,42 @@ describe('write_hypertable row counters', () => {
     const stage = createWriteHypertableStage({ sql: db.sql, offsetsGroup: 'g-counts' });
 
     await stage.process(envelopes(hourly(6, (i) => i)), ctx); // new: plain INSERT
-    expect(await counts()).toEqual({ rows_inserted: 6, rows_updated: 0, rows_unchanged: 0, readings_corrected: 0 });
+    expect(await counts()).toEqual({
+      rows_inserted: 6,
+      rows_updated: 0,
+      rows_unchanged: 0,
+      readings_corrected: 0,
+      readings_superseded_in_batch: 0,
+    });
 
     // Two changed readings meet stored rows: the INSERT fails whole and the upsert updates them.
     await stage.process(envelopes(hourly(8, (i) => (i < 2 ? i + 100 : i)).slice(0, 2)), ctx);
-    expect(await counts()).toEqual({ rows_inserted: 6, rows_updated: 2, rows_unchanged: 0, readings_corrected: 2 });
+    expect(await counts()).toEqual({
+      rows_inserted: 6,
+      rows_updated: 2,
+      rows_unchanged: 0,
+      readings_corrected: 2,
+      readings_superseded_in_batch: 0,
+    });
     // The upsert goes on for a while: two equal to the stored ones, two new.
     await stage.process(envelopes([...hourly(8, (i) => i).slice(2, 4), ...hourly(8, (i) => i).slice(6, 8)]), ctx);
-    expect(await counts()).toEqual({ rows_inserted: 8, rows_updated: 2, rows_unchanged: 2, readings_corrected: 2 });
+    expect(await counts()).toEqual({
+      rows_inserted: 8,
+      rows_updated: 2,
+      rows_unchanged: 2,
+      readings_corrected: 2,
+      readings_superseded_in_batch: 0,
+    });
     // Two versions of one hour in one batch: the latest wins, counted as a correction like the others.
     const [hour] = hourly(9, (i) => i + 500).slice(8);
     await stage.process(envelopes([...hourly(9, (i) => i).slice(8), hour as WritableReading]), ctx);
-    expect(await counts()).toEqual({ rows_inserted: 9, rows_updated: 2, rows_unchanged: 2, readings_corrected: 3 });
+    expect(await counts()).toEqual({
+      rows_inserted: 9,
+      rows_updated: 2,
+      rows_unchanged: 2,
+      readings_corrected: 2,
+      readings_superseded_in_batch: 1,
+    });
 
     const stored = await db.sql<{ n: number }[]>`
       SELECT count(*)::int AS n FROM meter_readings WHERE meter_id = ${base.meter_id}`;

@@ -232,6 +232,11 @@ describe('validateBatch', () => {
     ]);
   });
 
+  it('passes a repeat that changes another stored field (here the estimate flag), as the writer would store it', () => {
+    const results = validateBatch([good, { ...good, is_estimated: true }], catalog, now);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+  });
+
   it('a rejected reading does not shadow a later valid one', () => {
     const results = validateBatch([{ ...good, unit: 'furlong' }, good], catalog, now);
     expect(results.map((r) => r.ok)).toEqual([false, true]);

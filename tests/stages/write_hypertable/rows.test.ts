@@ -45,13 +45,13 @@ describe('latestPerMeterHour', () => {
     expect(latestPerMeterHour([first, other, again]).map((r) => r.value)).toEqual([3, 2]);
   });
 
-  it('counts a later version of a meter hour as a correction, an identical repeat not', () => {
+  it('counts an earlier, different version of a meter hour as superseded; an identical repeat, however its time is written, not', () => {
     const first = toMeterReadingRow({ ...enriched, value: 1 });
-    const repeat = toMeterReadingRow({ ...enriched, value: 1 });
+    const repeat = toMeterReadingRow({ ...enriched, time: enriched.time.replace('Z', '.000Z'), value: 1 });
     const corrected = toMeterReadingRow({ ...enriched, value: 4 });
-    expect(latestPerMeterHourCounted([first, repeat]).corrected).toBe(0);
+    expect(latestPerMeterHourCounted([first, repeat]).superseded).toBe(0);
     const result = latestPerMeterHourCounted([first, repeat, corrected]);
-    expect(result.corrected).toBe(1);
+    expect(result.superseded).toBe(1);
     expect(result.rows.map((r) => r.value)).toEqual([4]);
   });
 });
