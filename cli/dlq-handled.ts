@@ -97,18 +97,17 @@ export interface PartitionRange {
   readonly high: string;
 }
 
-/** Removes rows of entries no longer in the topic (deleted by retention, or a partition gone). */
+/**
+ * Removes rows of entries no longer in the topic: below a partition's start (deleted by retention)
+ * or in a partition gone. Rows at or past the end this command saw stay: a replay running at the
+ * same time may have recorded entries written since (failure times tell a re-created topic apart).
+ */
 export async function pruneHandled(sql: Sql, topic: string, ranges: readonly PartitionRange[]): Promise<void> {
   await sql.unsafe(
     `DELETE FROM dlq_handled h WHERE h.dlq_topic = $1 AND NOT EXISTS (
-       SELECT 1 FROM unnest($2::integer[], $3::bigint[], $4::bigint[]) AS r(p, low, high)
-       WHERE r.p = h.partition AND h.dlq_offset >= r.low AND h.dlq_offset < r.high)`,
-    [
-      topic,
-      pgArrayLiteral(ranges.map((r) => r.partition)),
-      pgArrayLiteral(ranges.map((r) => r.low)),
-      pgArrayLiteral(ranges.map((r) => r.high)),
-    ],
+       SELECT 1 FROM unnest($2::integer[], $3::bigint[]) AS r(p, low)
+       WHERE r.p = h.partition AND h.dlq_offset >= r.low)`,
+    [topic, pgArrayLiteral(ranges.map((r) => r.partition)), pgArrayLiteral(ranges.map((r) => r.low))],
   );
 }
 

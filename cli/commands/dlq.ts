@@ -121,6 +121,9 @@ function databaseProblem(error: unknown, sql: Sql): Error {
   return new DatabaseProblem(`eaio dlq: ${errorMessage(error)}${hint}`);
 }
 
+/** Dead letters sent and recorded per transaction by `dlq replay`. */
+const REPLAY_BATCH = 500;
+
 export const dlqCommand: Command = {
   name: 'dlq',
   summary: 'list, replay or export a stage’s dead letters',
@@ -168,7 +171,8 @@ export const dlqCommand: Command = {
         handled = await loadHandled(sql, topic);
       } catch (error) {
         const problem = databaseProblem(error, sql);
-        if (action !== 'list') throw problem;
+        // --pending asks for the states themselves: an empty list would read as "nothing pending".
+        if (action !== 'list' || values.pending) throw problem;
         // Listing needs only the broker: without the database the states are unknown, not the entries.
         console.error(`states unknown: ${problem.message.replace(/^eaio dlq: /, '')}`);
       }
@@ -283,29 +287,31 @@ async function replay(
   let sent = 0;
   let taken = 0;
   try {
-    // The rows are written in the transaction that waits for the broker's acknowledgement: a failed
-    // send leaves the entries pending, and a concurrent replay waits for the rows and skips them.
-    await sql.begin(async (tx) => {
-      let claimed: Set<string>;
-      try {
-        claimed = await markHandled(
-          tx,
-          topic,
-          sendable.map((e) => e.view),
-          'replayed',
-          options.again,
-        );
-      } catch (error) {
-        throw databaseProblem(error, sql);
-      }
-      taken = sendable.length - claimed.size;
-      const replays = sendable.filter((e) => claimed.has(handledKey(e.view))).map((e) => buildReplay(e.raw));
-      for (let i = 0; i < replays.length; i += 500) {
-        await producer.send(replays.slice(i, i + 500));
-        sent += Math.min(500, replays.length - i);
-        if (replays.length > 500) process.stderr.write(`sent ${sent}/${replays.length}\n`);
-      }
-    });
+    // Each batch's rows are written in the transaction that waits for its acknowledgement: a failed
+    // send leaves that batch pending (batches already acknowledged stay recorded), and a concurrent
+    // replay waits for the rows and skips them.
+    for (let i = 0; i < sendable.length; i += REPLAY_BATCH) {
+      const batch = sendable.slice(i, i + REPLAY_BATCH);
+      await sql.begin(async (tx) => {
+        let claimed: Set<string>;
+        try {
+          claimed = await markHandled(
+            tx,
+            topic,
+            batch.map((e) => e.view),
+            'replayed',
+            options.again,
+          );
+        } catch (error) {
+          throw databaseProblem(error, sql);
+        }
+        taken += batch.length - claimed.size;
+        const replays = batch.filter((e) => claimed.has(handledKey(e.view))).map((e) => buildReplay(e.raw));
+        if (replays.length > 0) await producer.send(replays);
+        sent += replays.length;
+      });
+      if (sendable.length > REPLAY_BATCH) process.stderr.write(`sent ${sent}/${sendable.length}\n`);
+    }
   } finally {
     await producer.disconnect();
   }

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadHandled, markHandled, stateOf } from '../../../cli/dlq-handled.js';
+import { loadHandled, markHandled, pruneHandled, stateOf } from '../../../cli/dlq-handled.js';
 import { EAIO_NODE_FLAGS } from '../../../cli/node-flags.js';
 import { KafkaBroker } from '../../../pipeline/broker-kafka.js';
 import { buildDeadLetter } from '../../../pipeline/dlq.js';
@@ -233,5 +233,20 @@ describe('dlq_handled claims', () => {
     expect(stateOf(later, handled)).toBe('pending');
     expect([...(await markHandled(db.sql, topic, [later], 'exported', false))]).toEqual(['0@2']);
     expect(stateOf(later, await loadHandled(db.sql, topic))).toBe('exported');
+  });
+
+  it('forgets rows below a partition start (retention) or of a partition gone, and keeps rows past the end it saw', async () => {
+    const topic = `${prefix}.dlq.prune.v1`;
+    const entries = [0, 1, 2, 3, 9].map((offset) => ({ dlqPartition: 0, dlqOffset: String(offset), failedAt: 'x' }));
+    await markHandled(
+      db.sql,
+      topic,
+      [...entries, { dlqPartition: 1, dlqOffset: '0', failedAt: 'x' }],
+      'replayed',
+      false,
+    );
+    // Partition 0 now starts at 2 and ended at 4 when this command looked; partition 1 is gone.
+    await pruneHandled(db.sql, topic, [{ partition: 0, low: '2', high: '4' }]);
+    expect([...(await loadHandled(db.sql, topic)).keys()].sort()).toEqual(['0@2', '0@3', '0@9']);
   });
 });
