@@ -202,7 +202,7 @@ describe('PostgreSQL stopped and started again', () => {
         const count = (await rowCount()) ?? 0;
         if (count >= total) break;
         if (exited) throw new Error(`the chain exited with ${count}/${total} rows\n${output.slice(-3000)}`);
-        if (Date.now() > end) throw new Error(`timed out at ${count}/${total} rows`);
+        if (Date.now() > end) throw new Error(`timed out at ${count}/${total} rows\n${output.slice(-8000)}`);
         await sleep(100);
       }
       const rows = await readMeterReadings(sql);
