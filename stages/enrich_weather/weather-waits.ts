@@ -15,6 +15,11 @@
  */
 /** Least wait before a site without any weather is given up on because the stream has passed the hour. */
 export const WEATHERLESS_AFTER_MS = 200;
+/**
+ * Longest a reading waits while weather is held up (its store down, a weather partition in a retry
+ * backoff): longer than an outage's retry backoff (capped at 10 s), still bounded.
+ */
+export const HELD_UP_MAX_WAIT_MS = 30_000;
 /** Readings remembered as having waited already (bounded memory). */
 const MAX_REMEMBERED = 100_000;
 
@@ -28,8 +33,9 @@ export class WeatherWaits {
   private readonly wentOn = new Map<string, number>();
   /**
    * Since when weather cannot be stored here (its store is down, the weather batch is being
-   * retried). Meanwhile no wait runs out: the weather is held up, not absent, and readings that
-   * gave up now would be stored without the weather that comes once the store is back.
+   * retried). Meanwhile waits run to HELD_UP_MAX_WAIT_MS instead of maxWaitMs: the weather is held
+   * up, not absent, and readings that gave up now would be stored without the weather that comes
+   * once the store is back.
    */
   private heldUpSince: number | undefined;
 
@@ -58,7 +64,7 @@ export class WeatherWaits {
       this.firstDeferredAt.set(recordKey, now);
       return true;
     }
-    if (this.heldUpSince !== undefined) return true;
+    if (this.heldUpSince !== undefined && now - since < Math.max(this.maxWaitMs, HELD_UP_MAX_WAIT_MS)) return true;
     // Waited a few rechecks (so weather partitions fetched with this one have been processed too).
     if (!siteHasWeather && streamPassed && now - since >= WEATHERLESS_AFTER_MS) {
       this.weatherlessSites.add(site);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WeatherWaits } from '../../../stages/enrich_weather/weather-waits.js';
+import { HELD_UP_MAX_WAIT_MS, WeatherWaits } from '../../../stages/enrich_weather/weather-waits.js';
 
 describe('WeatherWaits', () => {
   it('lets a reading wait until maxWait has passed since it was first deferred', () => {
@@ -59,15 +59,23 @@ describe('WeatherWaits', () => {
     expect(waits.keepWaiting('c', 'Panther', true, 200, true)).toBe(true);
   });
 
-  it('lets no wait run out while weather cannot be stored, and gives each a full wait once it can', () => {
+  it('lets waits run longer while weather cannot be stored, and gives each a full wait once it can', () => {
     const waits = new WeatherWaits(1_000);
     expect(waits.keepWaiting('r1', 'Panther', true, 0)).toBe(true);
     waits.weatherHeldUp(500);
     expect(waits.keepWaiting('r1', 'Panther', true, 5_000)).toBe(true);
-    expect(waits.keepWaiting('r1', 'Panther', true, 60_000, true)).toBe(true);
-    waits.weatherFlowing(60_000);
-    expect(waits.keepWaiting('r1', 'Panther', true, 60_900)).toBe(true);
-    expect(waits.keepWaiting('r1', 'Panther', true, 61_000)).toBe(false);
+    expect(waits.keepWaiting('r1', 'Panther', true, 20_000, true)).toBe(true);
+    waits.weatherFlowing(20_000);
+    expect(waits.keepWaiting('r1', 'Panther', true, 20_900)).toBe(true);
+    expect(waits.keepWaiting('r1', 'Panther', true, 21_000)).toBe(false);
+  });
+
+  it('still bounds a wait while weather stays held up', () => {
+    const waits = new WeatherWaits(1_000);
+    expect(waits.keepWaiting('r1', 'Panther', true, 0)).toBe(true);
+    waits.weatherHeldUp(0);
+    expect(waits.keepWaiting('r1', 'Panther', true, HELD_UP_MAX_WAIT_MS - 1)).toBe(true);
+    expect(waits.keepWaiting('r1', 'Panther', true, HELD_UP_MAX_WAIT_MS)).toBe(false);
   });
 
   it('forgets a held-up weather stream with the partitions (a revocation)', () => {
