@@ -508,7 +508,25 @@ export function renderIngest(f: IngestFigures): string {
       (s) =>
         `ratio pipeline (${s.mode}, ${s.timing}) / COPY: ${percent(s.median)}${s.runs > 1 ? ` median of ${s.runs} runs (${percent(s.min)} – ${percent(s.max)})` : ''}  (goal ≥ 30 %; project goal ≥ 50 %)`,
     ),
+    ingestSummaryLine(f),
   ].join('\n');
+}
+
+/** The one `key=value` line a script reads: per mode and timing, the median ratio to COPY in % and its range. */
+export function ingestSummaryLine(f: IngestFigures): string {
+  const pct = (ratio: number) => (ratio * 100).toFixed(1);
+  return [
+    `readings=${f.pipelines[0]?.replayed ?? 0}`,
+    ...f.summary.flatMap((s) => {
+      const key = `${s.mode}_${s.timing}`;
+      return [
+        `ratio_pct_${key}=${pct(s.median)}`,
+        `ratio_pct_${key}_min=${pct(s.min)}`,
+        `ratio_pct_${key}_max=${pct(s.max)}`,
+      ];
+    }),
+    `runs=${Math.max(0, ...f.summary.map((s) => s.runs))}`,
+  ].join(' ');
 }
 
 /** `both` → every choice; one of them → just it; anything else → undefined. */

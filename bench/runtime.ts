@@ -248,5 +248,17 @@ export function renderBench(figures: readonly BenchFigure[]): string {
     rows.push(
       `runtime / raw consume only:    ${((100 * runtime.recordsPerSecond) / consume.recordsPerSecond).toFixed(1)} %  (the runtime also produces with acks=all)`,
     );
+  const pct = (a?: BenchFigure, b?: BenchFigure) =>
+    a && b ? ((100 * a.recordsPerSecond) / b.recordsPerSecond).toFixed(1) : 'nan';
+  // The one `key=value` line a script reads.
+  rows.push(
+    [
+      `records=${figures[0]?.records ?? 0}`,
+      `passthrough_vs_raw_pipe_pct=${pct(runtime, pipe)}`,
+      `sink_vs_raw_consume_pct=${pct(sink, consume)}`,
+      `passthrough_per_s=${Math.round(runtime?.recordsPerSecond ?? 0)}`,
+      `raw_pipe_per_s=${Math.round(pipe?.recordsPerSecond ?? 0)}`,
+    ].join(' '),
+  );
   return rows.join('\n');
 }
