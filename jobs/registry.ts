@@ -29,7 +29,7 @@ export const jobs: readonly JobDescriptor[] = [
     name: 'aggregate_refresh',
     aliases: ['refresh_aggregates'],
     summary:
-      'partitions of meter_readings 3 months ahead; refresh meter_readings_hourly/daily after changes (no-op on TimescaleDB)',
+      'partitions of meter_readings 3 months ahead; recompute the meter_readings_hourly/daily rows of the days written since the last run (no-op on TimescaleDB)',
     defaultSchedule: '* * * * *',
     async run({ sql }) {
       const { runMaintenance } = await import('./aggregate-refresh.js');
@@ -37,6 +37,7 @@ export const jobs: readonly JobDescriptor[] = [
       return {
         partitions_created: done.partitionsCreated,
         views_refreshed: done.refreshed.length > 0 ? done.refreshed.join(',') : 'none',
+        days_refreshed: done.daysRefreshed,
       };
     },
     didWork: (report) => report.partitions_created !== 0 || report.views_refreshed !== 'none',

@@ -2,18 +2,23 @@
  * Runs maintenance jobs on their node-cron schedules inside a worker process. The worker starts
  * the jobs its stages name (descriptor `jobs`); a job never crashes the worker: a failed run is
  * logged and the next tick tries again. Several workers may run the same job (jobs serialise
- * themselves in SQL). Stopping runs each job once more, so a short run (`--exit-when-idle`, a
- * backfill) leaves the roll-ups fresh instead of waiting for a tick it never reaches.
+ * themselves in SQL). `runNow` runs them between ticks (the worker calls it when it goes quiet),
+ * and stopping runs each job once more, so a short run (`--exit-when-idle`, a backfill) leaves the
+ * roll-ups fresh instead of waiting for a tick it never reaches.
  */
 import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { parseEnvSection } from '../config/load.js';
 import { findJob } from './registry.js';
-import { jobsSection, scheduleSetting } from './settings.js';
+import { type JobsSettings, jobsSection, scheduleSetting } from './settings.js';
 
 export interface JobSchedules {
   readonly scheduled: readonly { readonly job: string; readonly schedule: string }[];
+  /** How long a worker waits after its last record before `runNow`; undefined: it does not. */
+  readonly quietAfterMs: number | undefined;
+  /** Runs every scheduled job now, except one already running. */
+  runNow(): Promise<void>;
   /** Stops the schedules; `finalRun` (default true) runs each job once more first. */
   stop(options?: { readonly finalRun?: boolean }): Promise<void>;
 }
@@ -28,14 +33,16 @@ export interface ScheduleOptions {
 }
 
 export function scheduleJobs(names: readonly string[], options: ScheduleOptions): JobSchedules {
-  const settings = parseEnvSection(jobsSection.schema, options.source, jobsSection.aliases) as Record<string, string>;
+  const settings = parseEnvSection(jobsSection.schema, options.source, jobsSection.aliases) as Record<string, string> &
+    Pick<JobsSettings, 'EAIO_JOBS_QUIET_AFTER_S'>;
   let sql: Sql | undefined;
   const pool = () => {
     sql ??= options.sql();
     return sql;
   };
   const tasks: { stop(): void | Promise<void>; destroy(): void | Promise<void> }[] = [];
-  const runs: (() => Promise<void>)[] = [];
+  const finalRuns: (() => Promise<void>)[] = [];
+  const quietRuns: (() => Promise<void>)[] = [];
   const scheduled: { job: string; schedule: string }[] = [];
   for (const name of names) {
     const job = findJob(name);
@@ -45,7 +52,7 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
     if (!cron.validate(schedule))
       throw new Error(`invalid cron expression for ${name}: "${schedule}" (set ${scheduleSetting(name)})`);
     const log = options.log.child({ job: name });
-    const run = async () => {
+    const once = async () => {
       const started = performance.now();
       try {
         const report = await job.run({ sql: pool() });
@@ -56,14 +63,34 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
         log.error({ err: error instanceof Error ? error.message : String(error) }, 'job failed; the next tick retries');
       }
     };
-    // noOverlap: a run slower than the interval is not started twice.
+    // One run of a job at a time in this process, whoever starts it (tick, quiet worker, stop).
+    let running: Promise<void> | undefined;
+    const run = () => {
+      running ??= once().finally(() => {
+        running = undefined;
+      });
+      return running;
+    };
     tasks.push(cron.schedule(schedule, run, { noOverlap: true, name: `eaio-${name}` }));
-    runs.push(run);
+    // The run at stop must see every write: it starts after a run already under way.
+    finalRuns.push(async () => {
+      await running;
+      await run();
+    });
+    quietRuns.push(run);
     scheduled.push({ job: name, schedule });
   }
+  let stopped = false;
+  const quietAfterS = settings.EAIO_JOBS_QUIET_AFTER_S;
   return {
     scheduled,
+    quietAfterMs: scheduled.length > 0 && quietAfterS > 0 ? quietAfterS * 1000 : undefined,
+    async runNow() {
+      if (stopped) return;
+      await Promise.all(quietRuns.map((run) => run()));
+    },
     async stop({ finalRun = true } = {}) {
+      stopped = true;
       for (const task of tasks) {
         await task.stop();
         await task.destroy();
@@ -73,7 +100,7 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
       });
-      const finished = Promise.all(finalRun ? runs.map((run) => run()) : []).then(() => 'done' as const);
+      const finished = Promise.all(finalRun ? finalRuns.map((run) => run()) : []).then(() => 'done' as const);
       if ((await Promise.race([finished, timeout])) === 'timeout')
         options.log.warn({ timeoutMs }, 'the jobs run at stop did not finish in time; the next worker catches up');
       clearTimeout(timer);

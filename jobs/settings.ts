@@ -9,7 +9,16 @@ export const jobsSettings = z.object({
     .describe(
       'node-cron schedule of aggregate_refresh in workers running write_hypertable: monthly partitions ahead and refresh of meter_readings_hourly/daily (plain PostgreSQL; no-op with TimescaleDB). "off" disables it.',
     ),
+  EAIO_JOBS_QUIET_AFTER_S: z.coerce
+    .number()
+    .min(0)
+    .default(5)
+    .describe(
+      'A worker that has jobs runs them again once its input goes quiet for this long (records arrived, then none), so roll-ups are fresh right after a burst or a backfill ends. 0 turns it off.',
+    ),
 });
+
+export type JobsSettings = z.infer<typeof jobsSettings>;
 
 export const jobsSection: EnvSection = {
   title: 'Jobs',
