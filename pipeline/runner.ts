@@ -81,6 +81,7 @@ export class StageRunner<In, Out> {
   private readonly env: ChunkEnv<In, Out>;
   private readonly retryPolicy: RetryPolicy;
   private lastCommitAt = 0;
+  private received = 0;
   /** A throttled commit scheduled for the end of the interval, so the last batch is committed too. */
   private commitTimer: NodeJS.Timeout | undefined;
   private commitChain: Promise<void> = Promise.resolve();
@@ -414,6 +415,7 @@ export class StageRunner<In, Out> {
           : chunk.filter((r) => BigInt(r.offset) > state.receivedThrough).length;
       if (fresh > 0) {
         this.metrics.received.inc({ stage: stageName }, fresh);
+        this.received += fresh;
         state.receivedThrough = BigInt((chunk[chunk.length - 1] as RawRecord).offset);
       }
       const outcome = await prepareChunk(this.env, chunk, state.budget.attempts);
@@ -538,6 +540,11 @@ export class StageRunner<In, Out> {
       }
     });
     return this.commitChain;
+  }
+
+  /** Records received so far, re-runs not counted: the worker's measure of activity. */
+  get recordsReceived(): number {
+    return this.received;
   }
 
   /** True when nothing is in flight or paused here (used by --exit-when-idle with group lag). */

@@ -8,6 +8,7 @@ import type { AdminPort, Broker } from './broker.js';
 import { errorMessage } from './errors.js';
 import { type HealthServer, startHealthServer } from './health.js';
 import { createRegistry } from './metrics.js';
+import { type QuietWatch, watchForQuiet } from './quiet-watch.js';
 import { type RunSummary, type StopReason, stageSummaries } from './run-summary.js';
 import { type RunnerOptions, StageRunner } from './runner.js';
 import { deadline, installSignalHandlers } from './shutdown.js';
@@ -32,6 +33,12 @@ export interface WorkerOptions {
   readonly waitForServices?: (signal: AbortSignal) => Promise<void>;
   /** Called once the health server listens (tests read the port). */
   readonly onListening?: (port: number) => void;
+  /**
+   * Called each time the worker goes quiet (records arrived, then none for `quietAfterMs` with
+   * nothing in flight); not called when `exitWhenIdle` ends the run instead.
+   */
+  readonly onQuiet?: () => void;
+  readonly quietAfterMs?: number;
   /** Called once on the way out (idle, signal, fatal or abort) with what each stage did. */
   readonly onSummary?: (summary: RunSummary) => void;
 }
@@ -111,6 +118,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   for (const runner of runners) void runner.finished.then(() => runner.fatal && settle('fatal'));
 
   let idleTimer: NodeJS.Timeout | undefined;
+  let quiet: QuietWatch | undefined;
   let admin: AdminPort | undefined;
   // Not awaited: a stage's init may be waiting for its database when a signal comes, and the
   // drain below (runner.stop aborts the stage's signal) is what ends that wait.
@@ -118,6 +126,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     await options.waitForServices?.(startup.signal);
     await producer.connect();
     for (const runner of runners) await runner.start();
+    if (options.onQuiet && !options.exitWhenIdle && !startup.signal.aborted)
+      quiet = watchForQuiet(runners, options.quietAfterMs ?? 5_000, options.onQuiet);
     if (options.exitWhenIdle && !startup.signal.aborted) {
       const connected = options.broker.admin();
       await connected.connect();
@@ -147,6 +157,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const reason = await outcome;
   startup.abort();
   if (idleTimer) clearTimeout(idleTimer);
+  quiet?.stop();
   let code: number = reason === 'fatal' ? exitCodes.fatal : exitCodes.ok;
   if (reason !== 'abort') {
     const timeout = deadline(options.drainTimeoutMs ?? 30_000, 'timeout' as const);

@@ -100,6 +100,9 @@ export const runCommand: Command = {
       http: { host: env.METRICS_HOST, port: env.METRICS_PORT, sdDir: env.EAIO_PROMETHEUS_SD_DIR },
       exitWhenIdle: values['exit-when-idle'],
       drainTimeoutMs,
+      ...(jobs.quietAfterMs === undefined
+        ? {}
+        : { quietAfterMs: jobs.quietAfterMs, onQuiet: () => void jobs.runNow() }),
       onSummary: (s) => {
         summary = s;
       },

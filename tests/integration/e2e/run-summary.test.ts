@@ -93,10 +93,13 @@ describe('eaio run --json: the run summary', () => {
     expect(validate.received).toBe(validate.sent + sum(validate.skipped) + sum(validate.deadLettered));
     expect(validate.sent).toBeGreaterThanOrEqual(GOOD);
 
-    // The downstream stages until a signal, scraping /metrics just before it.
+    // The downstream stages until a signal, scraping /metrics just before it. The roll-up job's
+    // clock never ticks in this test: only the worker going quiet can refresh the roll-ups.
     const worker = eaio.start(['run', 'enrich_weather', 'write_hypertable', '--json'], {
       ...noWait,
       LOG_LEVEL: 'info',
+      EAIO_JOBS_AGGREGATE_REFRESH_CRON: '0 0 1 1 *',
+      EAIO_JOBS_QUIET_AFTER_S: '1',
     });
     let stderr = '';
     worker.child.stderr?.on('data', (c: Buffer) => {
@@ -119,6 +122,20 @@ describe('eaio run --json: the run summary', () => {
     // Its last batch's rows are committed before its records count as done: let the commit land.
     await new Promise((r) => setTimeout(r, 1_500));
     const port = /"port":(\d+)[^\n]*metrics server listening/.exec(stderr)?.[1];
+    // Still running, quiet for a second: the roll-ups hold every stored reading.
+    const rolledUp = async () =>
+      (
+        await db.sql<{ stored: number; hourly: number }[]>`
+        SELECT (SELECT count(*)::int FROM meter_readings) AS stored,
+               (SELECT coalesce(sum(reading_count), 0)::int FROM meter_readings_hourly) AS hourly`
+      )[0];
+    for (let i = 0; i < 50; i++) {
+      const now = await rolledUp();
+      if (now && now.stored > 0 && now.hourly === now.stored) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await rolledUp()).toEqual({ stored: GOOD, hourly: GOOD });
+    expect(worker.child.exitCode).toBeNull();
     scraped = samples(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     worker.child.kill('SIGTERM');
     const done = await worker.finished;
