@@ -2,14 +2,13 @@ import { parseArgs } from 'node:util';
 import type { Sql } from 'postgres';
 import { loadEnv } from '../../config/load.js';
 import {
-  buildReplay,
   type DeadLetterKind,
   type DeadLetterView,
   deadLetterTopic,
   errorMessage,
   kafkaBrokerFromEnv,
   loggerFromEnv,
-  type RawRecord,
+  type ProducerPort,
   RUNTIME_DEAD_LETTER_CODES,
   RUNTIME_DEAD_LETTER_KINDS,
   readDeadLetter,
@@ -20,7 +19,8 @@ import { createPgClient } from '../../stages/shared/pg-client.js';
 import { asPostgresUnreachable } from '../../stages/shared/pg-wait.js';
 import { type Command, UsageError } from '../command.js';
 import { type ExportSkip, exportLine, skipExplanation } from '../dlq-export.js';
-import { type EntryState, handledKey, loadHandled, markHandled, pruneHandled, stateOf } from '../dlq-handled.js';
+import { type EntryState, loadHandled, markHandled, pruneHandled, stateOf } from '../dlq-handled.js';
+import { type DeadLetterEntry as Entry, ReplayInterrupted, type ReplayProgress, sendAndRecord } from '../dlq-replay.js';
 
 const usage = `Usage: eaio dlq <list|replay|export> <stage> [--code <code>] [options]
 
@@ -121,9 +121,6 @@ function databaseProblem(error: unknown, sql: Sql): Error {
   return new DatabaseProblem(`eaio dlq: ${errorMessage(error)}${hint}`);
 }
 
-/** Dead letters sent and recorded per transaction by `dlq replay`. */
-const REPLAY_BATCH = 500;
-
 export const dlqCommand: Command = {
   name: 'dlq',
   summary: 'list, replay or export a stage’s dead letters',
@@ -180,7 +177,13 @@ export const dlqCommand: Command = {
       const selected = values.pending ? entries.filter((e) => state(e.view) === 'pending') : entries;
       if (action === 'list') return list(topic, selected, state, values);
       if (action === 'export') return await exportEntries(sql, topic, selected, values.mark);
-      return await replay(sql, broker, stage, topic, entries, state, values);
+      const producer = broker.producer();
+      await producer.connect();
+      try {
+        return await replay(sql, producer, stage, topic, entries, state, values);
+      } finally {
+        await producer.disconnect();
+      }
     } catch (error) {
       if (!(error instanceof DatabaseProblem)) throw error;
       console.error(error.message);
@@ -190,11 +193,6 @@ export const dlqCommand: Command = {
     }
   },
 };
-
-interface Entry {
-  readonly raw: RawRecord;
-  readonly view: DeadLetterView;
-}
 
 function list(
   topic: string,
@@ -265,7 +263,7 @@ async function exportEntries(sql: Sql, topic: string, entries: readonly Entry[],
 
 async function replay(
   sql: Sql,
-  broker: ReturnType<typeof kafkaBrokerFromEnv>,
+  producer: ProducerPort,
   stage: string,
   topic: string,
   entries: readonly Entry[],
@@ -282,39 +280,25 @@ async function replay(
     includeContent,
   ))
     console.error(line);
-  const producer = broker.producer();
-  await producer.connect();
-  let sent = 0;
-  let taken = 0;
+  let progress: ReplayProgress;
   try {
-    // Each batch's rows are written in the transaction that waits for its acknowledgement: a failed
-    // send leaves that batch pending (batches already acknowledged stay recorded), and a concurrent
-    // replay waits for the rows and skips them.
-    for (let i = 0; i < sendable.length; i += REPLAY_BATCH) {
-      const batch = sendable.slice(i, i + REPLAY_BATCH);
-      await sql.begin(async (tx) => {
-        let claimed: Set<string>;
-        try {
-          claimed = await markHandled(
-            tx,
-            topic,
-            batch.map((e) => e.view),
-            'replayed',
-            options.again,
-          );
-        } catch (error) {
-          throw databaseProblem(error, sql);
-        }
-        taken += batch.length - claimed.size;
-        const replays = batch.filter((e) => claimed.has(handledKey(e.view))).map((e) => buildReplay(e.raw));
-        if (replays.length > 0) await producer.send(replays);
-        sent += replays.length;
-      });
-      if (sendable.length > REPLAY_BATCH) process.stderr.write(`sent ${sent}/${sendable.length}\n`);
-    }
-  } finally {
-    await producer.disconnect();
+    progress = await sendAndRecord({
+      sql,
+      producer,
+      topic,
+      entries: sendable,
+      again: options.again,
+      databaseProblem: (error) => databaseProblem(error, sql),
+      onProgress: (p) => {
+        if (sendable.length > 500) process.stderr.write(`sent ${p.sent}/${sendable.length}\n`);
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof ReplayInterrupted)) throw error;
+    console.error(`eaio dlq replay: ${error.message.replace(/^eaio dlq: /, '')}`);
+    return 1;
   }
+  const { sent, taken } = progress;
   const already = entries.length - due.length + taken;
   const notes = [
     already > 0 ? `${already} already handled (--again sends them again)` : '',
