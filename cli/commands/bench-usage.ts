@@ -25,3 +25,9 @@ export const stateRebuildUsage = `Usage: eaio bench state-rebuild [--meters 1000
 
 Times the rebuild of per-meter history from PostgreSQL (meter_readings), as a stage with
 partition-owned state does on every assignment, on a throw-away database; one key=value line.`;
+
+export const rollupsUsage = `Usage: eaio bench rollups [--meters 1000] [--days 30] [--batch-hours 5] [--rounds 12]
+
+On a throw-away database (plain PostgreSQL path): the writer's batch with the roll-ups' change log
+on and off, alternated, and the incremental refresh after one batch against a full recompute;
+one key=value line.`;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
 import { type Command, UsageError } from '../command.js';
-import { ingestUsage, stateRebuildUsage } from './bench-usage.js';
+import { ingestUsage, rollupsUsage, stateRebuildUsage } from './bench-usage.js';
 
 const runtimeUsage = `Usage: eaio bench runtime [--records <n>] [--partitions <n>] [--value-bytes <n>] [--json]
 
@@ -11,23 +11,26 @@ settings (idempotent, acks=all), plus the runtime with a sink stage that produce
 consume-side cost next to the raw consume). Prints records/s and p50/p99 batch latency; the ratio of the
 runtime to the raw consume+produce is the runtime's overhead (target ≥ 80 %).`;
 
-const usage = `Usage: eaio bench <runtime|ingest|state-rebuild> [options]    (npm run bench:runtime, npm run bench:ingest)
+const usage = `Usage: eaio bench <runtime|ingest|state-rebuild|rollups> [options]    (npm run bench:runtime, npm run bench:ingest)
 
 ${runtimeUsage}
 
 ${ingestUsage}
 
-${stateRebuildUsage}`;
+${stateRebuildUsage}
+
+${rollupsUsage}`;
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'benchmarks: runtime (vs raw kafkajs), ingest (pipeline vs COPY), state-rebuild',
+  summary: 'benchmarks: runtime (vs raw kafkajs), ingest (pipeline vs COPY), state-rebuild, rollups',
   usage,
   async run(argv) {
     // The benchmarks load only here: `eaio --help` lists this command without loading them.
     if (argv[0] === 'ingest') return (await import('../../bench/ingest.js')).runIngestCli(argv.slice(1));
     if (argv[0] === 'state-rebuild')
       return (await import('../../bench/state-rebuild.js')).runStateRebuildCli(argv.slice(1));
+    if (argv[0] === 'rollups') return (await import('../../bench/rollups.js')).runRollupBenchCli(argv.slice(1));
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
@@ -40,7 +43,9 @@ export const benchCommand: Command = {
     });
     if (positionals[0] !== 'runtime')
       throw new UsageError(
-        positionals[0] ? `unknown benchmark "${positionals[0]}"` : 'name a benchmark: runtime, ingest or state-rebuild',
+        positionals[0]
+          ? `unknown benchmark "${positionals[0]}"`
+          : 'name a benchmark: runtime, ingest, state-rebuild or rollups',
       );
     const env = loadEnv();
     const { renderBench, runRuntimeBench } = await import('../../bench/runtime.js');

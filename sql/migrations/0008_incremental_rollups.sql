@@ -3,9 +3,10 @@
 -- tables with the same names, columns and indexes, and a refresh recomputes only the (meter, UTC day)
 -- pairs written since the last one. TimescaleDB keeps its continuous aggregates: nothing changes there.
 --
--- Which days changed: statement-level triggers on meter_readings append one row per distinct
--- (meter, day) a statement touched to eaio_aggregate_dirty, in the writer's own transaction. The log
--- has no key and no index: writers only append, so they never wait for each other or for a refresh.
+-- Which days changed: statement-level triggers on meter_readings append, per UTC day a statement
+-- touched, one row with the meters it touched that day to eaio_aggregate_dirty, in the writer's own
+-- transaction (one row per day, not per meter: a writer's batch adds one or two rows). The log has
+-- no key and no index: writers only append, so they never wait for each other or for a refresh.
 -- A refresh takes the log with one DELETE ... RETURNING: an entry is taken only once its transaction
 -- committed, and then its readings are visible to the recompute that follows; an entry still
 -- uncommitted stays for the next refresh.
@@ -40,16 +41,16 @@ BEGIN
   END LOOP;
 
   CREATE TABLE eaio_aggregate_dirty (
-    meter_id  text NOT NULL,
-    day       timestamptz NOT NULL
+    day        timestamptz NOT NULL,
+    meter_ids  text[] NOT NULL
   );
   GRANT INSERT ON eaio_aggregate_dirty TO eaio_writer;
 
   CREATE FUNCTION eaio_mark_aggregates_dirty() RETURNS trigger
   LANGUAGE plpgsql AS $fn$
   BEGIN
-    INSERT INTO eaio_aggregate_dirty (meter_id, day)
-    SELECT DISTINCT meter_id, date_trunc('day', time, 'UTC') FROM changed_rows;
+    INSERT INTO eaio_aggregate_dirty (day, meter_ids)
+    SELECT date_trunc('day', time, 'UTC'), array_agg(DISTINCT meter_id) FROM changed_rows GROUP BY 1;
     RETURN NULL;
   END
   $fn$;
@@ -96,8 +97,8 @@ BEGIN
   END IF;
   DROP TABLE IF EXISTS pg_temp.eaio_refresh_days;
   CREATE TEMP TABLE eaio_refresh_days ON COMMIT DROP AS
-    WITH taken_rows AS (DELETE FROM eaio_aggregate_dirty RETURNING meter_id, day)
-    SELECT DISTINCT meter_id, day FROM taken_rows;
+    WITH taken_rows AS (DELETE FROM eaio_aggregate_dirty RETURNING day, meter_ids)
+    SELECT DISTINCT meter_id, day FROM taken_rows, unnest(meter_ids) AS meter_id;
   IF force THEN
     DELETE FROM eaio_refresh_days;
     INSERT INTO eaio_refresh_days
