@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -174,5 +174,26 @@ describe('the relay to the pinned Node', () => {
     await ready;
     proc.kill('SIGTERM');
     expect(await exited).toMatchObject({ code: null, signal: 'SIGTERM' });
+  });
+});
+
+describe('the kafkajs negative-timer warning (Node ≥ 24)', () => {
+  /** Stderr of a Node process that drops the warning, then arms a negative timer from `file`. */
+  function stderrOfNegativeTimerIn(file: string): string {
+    mkdirSync(resolve(file, '..'), { recursive: true });
+    writeFileSync(file, 'module.exports = () => setTimeout(() => {}, -5);\n');
+    const script = `import { createRequire } from 'node:module';
+import { dropKafkajsNegativeTimeoutWarning } from ${JSON.stringify(pathToFileURL(join(ROOT, 'bin/kafkajs-timer-warning.mjs')).href)};
+dropKafkajsNegativeTimeoutWarning();
+createRequire(import.meta.url)(${JSON.stringify(file)})();`;
+    return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).stderr;
+  }
+
+  it.skipIf(!onPinnedMajor)('is dropped when kafkajs arms the timer, and printed when other code does', () => {
+    const dir = tempDir();
+    expect(stderrOfNegativeTimerIn(join(dir, 'node_modules', 'kafkajs', 'queue.cjs'))).toBe('');
+    expect(stderrOfNegativeTimerIn(join(dir, 'stages', 'queue.cjs'))).toMatch(
+      /TimeoutNegativeWarning: -5 is a negative number/,
+    );
   });
 });
