@@ -12,7 +12,13 @@ source "$repo/scripts/node.sh"
 use_pinned_node
 export ONNXRUNTIME_NODE_INSTALL=skip
 stamp=node_modules/.package-lock.json
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+if [ -L node_modules ]; then
+  # A linked tree (a git worktree sharing the main checkout's) belongs to that checkout: npm ci
+  # here would empty it under everyone who uses it.
+  if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+    echo "[bootstrap] node_modules is a link: not running npm ci; update it in the checkout it points to" >&2
+  fi
+elif [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   echo "[bootstrap] installing Node dependencies (npm ci)…" >&2
   npm ci --no-audit --no-fund --loglevel=error
 fi
