@@ -3,7 +3,8 @@
 # (`migrate`, `run <stage>`, `api`). There is no emit step: bin/eaio.mjs runs the TypeScript
 # through tsx at start-up, so the build stage only type-checks.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# The Node in .node-version, which local runs use too (tests/unit/node-version.test.ts keeps them equal).
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

@@ -3,5 +3,6 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-bash scripts/bootstrap.sh
+# Sourced: it puts the pinned Node first on PATH (scripts/node.sh).
+source scripts/bootstrap.sh
 exec node --max-semi-space-size=64 bin/eaio.mjs demo "$@"

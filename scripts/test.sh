@@ -6,7 +6,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 started=$(date +%s)
-bash scripts/bootstrap.sh
+# Sourced: it puts the pinned Node first on PATH for everything below (scripts/node.sh).
+source scripts/bootstrap.sh
+echo "[test] Node $(node --version) at $(command -v node)"
 echo "[test] starting the local stack (first run installs it; see .local/logs/ on failure)…"
 node --max-semi-space-size=64 bin/eaio.mjs services up
 echo "[test] type-checking…"
