@@ -101,10 +101,12 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
         timer = setTimeout(() => resolve('timeout'), timeoutMs);
       });
       const finished = Promise.all(finalRun ? finalRuns.map((run) => run()) : []).then(() => 'done' as const);
-      if ((await Promise.race([finished, timeout])) === 'timeout')
+      const timedOut = (await Promise.race([finished, timeout])) === 'timeout';
+      if (timedOut)
         options.log.warn({ timeoutMs }, 'the jobs run at stop did not finish in time; the next worker catches up');
       clearTimeout(timer);
-      await sql?.end({ timeout: 5 });
+      // A run that overran is stuck: its connection is closed at once, not after 5 more seconds.
+      await sql?.end({ timeout: timedOut ? 0 : 5 });
     },
   };
 }

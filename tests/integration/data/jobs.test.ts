@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { type AddressInfo, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
@@ -167,6 +168,29 @@ describe('eaio jobs run aggregate_refresh (plain PostgreSQL path)', () => {
       expect((await day())[0]?.n).toBe(1);
     } finally {
       await jobs.stop({ finalRun: false });
+    }
+  });
+
+  it('a run at stop that hangs (a database that never answers) gives up after finalRunTimeoutMs, with a warning', async () => {
+    // Accepts connections and never answers: postgres.js waits for the server's greeting.
+    const silentServer = createServer(() => undefined);
+    await new Promise<void>((resolve) => silentServer.listen(0, '127.0.0.1', resolve));
+    const { port } = silentServer.address() as AddressInfo;
+    const warnings: string[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+    const jobs = scheduleJobs(['aggregate_refresh'], {
+      sql: () => postgres(`postgres://eaio:eaio@127.0.0.1:${port}/eaio`, { max: 1, connect_timeout: 60 }),
+      log,
+      source: { EAIO_JOBS_AGGREGATE_REFRESH_CRON: '0 0 1 1 *' },
+      finalRunTimeoutMs: 500,
+    });
+    const started = Date.now();
+    try {
+      await jobs.stop();
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(warnings.join('')).toMatch(/the jobs run at stop did not finish in time; the next worker catches up/);
+    } finally {
+      silentServer.close();
     }
   });
 
