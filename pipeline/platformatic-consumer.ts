@@ -91,7 +91,6 @@ export class PlatformaticConsumer implements ConsumerPort {
   private readonly fetchingNodes = new Set<number>();
   private rebalancing = false;
   private draining: Promise<void> | undefined;
-  private committing = 0;
   private stopping = false;
   private crashed = false;
   private pumping = false;
@@ -170,8 +169,9 @@ export class PlatformaticConsumer implements ConsumerPort {
     }
   }
 
+  /** Ignored for a partition not assigned here: a late handler of a revoked one must not pause its next owner. */
   pause(tp: TopicPartition): void {
-    this.paused.add(tpKey(tp));
+    if (this.cursors.has(tpKey(tp))) this.paused.add(tpKey(tp));
   }
 
   resume(tp: TopicPartition): void {
@@ -191,7 +191,6 @@ export class PlatformaticConsumer implements ConsumerPort {
     const client = this.requireClient();
     const mine = offsets.filter((o) => this.cursors.get(tpKey(o))?.revoked === false);
     if (mine.length === 0) return;
-    this.committing += 1;
     try {
       await client.commit({
         offsets: mine.map((o) => ({
@@ -203,8 +202,6 @@ export class PlatformaticConsumer implements ConsumerPort {
       });
     } catch (error) {
       throw classifyPlatformaticError(error);
-    } finally {
-      this.committing -= 1;
     }
   }
 
@@ -243,15 +240,15 @@ export class PlatformaticConsumer implements ConsumerPort {
 
   /**
    * Runs before every JoinGroup this member sends. Past the first join it is the rebalance's start:
-   * stop fetching, give in-flight batches a bounded time (no heartbeats go out meanwhile, so well
-   * under the session timeout), then let the runner commit while the group still takes commits of
-   * this generation. A join forced by a failing commit does not wait for that very commit.
+   * stop fetching, give in-flight batches a bounded time, then let the runner commit while the
+   * group still takes commits of this generation. No heartbeats go out meanwhile, so both waits
+   * together stay within half the session timeout; the bound also ends the wait when the join
+   * was forced by a failing commit that the runner's final commit queues behind.
    */
   private async beforeJoin(): Promise<Buffer> {
     const userData = Buffer.alloc(0);
     if (this.generationId === undefined || this.stopping || !this.handlers) return userData;
     this.rebalancing = true;
-    if (this.committing > 0) return userData;
     this.draining ??= this.drain().finally(() => {
       this.draining = undefined;
     });
@@ -260,7 +257,7 @@ export class PlatformaticConsumer implements ConsumerPort {
   }
 
   private async drain(): Promise<void> {
-    const bound = Math.max(500, Math.floor(this.sessionTimeoutMs / 3));
+    const bound = Math.max(500, Math.floor(this.sessionTimeoutMs / 4));
     await Promise.race([Promise.allSettled([...this.inFlight]), sleep(bound)]);
     const handlers = this.handlers;
     if (!handlers || this.stopping) return;

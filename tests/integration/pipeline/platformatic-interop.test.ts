@@ -189,6 +189,41 @@ describe.skipIf(!runs)('the platformatic adapter beside kafkajs', () => {
     }
   });
 
+  it('joins a group and rebalances about as fast as kafkajs', async () => {
+    // The echo stage reads `in.v1` under its naming prefix; no record flows, so no other topic is needed.
+    await createTopic('join.in.v1', 4);
+    const timings = async (broker: Broker, name: string) => {
+      const runner = (stage: string) =>
+        new StageRunner(
+          { ...echoStage(), name: `${name}-${stage}` },
+          { broker, log, registry: new Registry() },
+          { naming: { prefix: `${prefix}.join` }, topicPartitions: 4, createTopics: false },
+        );
+      const first = runner('a');
+      const second = runner('a');
+      let started = performance.now();
+      await first.start();
+      await eventually(() => first.assignedPartitions().length === 4, 'the first member assigned');
+      const join = performance.now() - started;
+      started = performance.now();
+      await second.start();
+      await eventually(
+        () => first.assignedPartitions().length === 2 && second.assignedPartitions().length === 2,
+        'a 2/2 split',
+      );
+      const rebalance = performance.now() - started;
+      await Promise.all([first.stop(), second.stop()]);
+      return { join, rebalance };
+    };
+    const viaKafkajs = await timings(kafkajs, 'kafkajs');
+    const viaPlatformatic = await timings(platformatic, 'platformatic');
+    console.info(
+      `group join / 2-member rebalance (ms): kafkajs ${viaKafkajs.join.toFixed(0)} / ${viaKafkajs.rebalance.toFixed(0)}, platformatic ${viaPlatformatic.join.toFixed(0)} / ${viaPlatformatic.rebalance.toFixed(0)}`,
+    );
+    expect(viaPlatformatic.join).toBeLessThan(2 * viaKafkajs.join + 1_000);
+    expect(viaPlatformatic.rebalance).toBeLessThan(2 * viaKafkajs.rebalance + 1_000);
+  });
+
   it('keeps each fetched batch within the byte bound per partition', async () => {
     const topic = await createTopic('bounded.v1', 1);
     const producer = await connected(kafkajs);
