@@ -14,7 +14,7 @@ import { partitionForKey } from '../../../pipeline/murmur2.js';
 import { platformaticRunsOn } from '../../../pipeline/platformatic-client.js';
 import { StageRunner } from '../../../pipeline/runner.js';
 import { ServiceUnreachableError } from '../../../pipeline/service-unreachable.js';
-import type { RawRecord } from '../../../pipeline/stage.js';
+import { ok, type RawRecord } from '../../../pipeline/stage.js';
 import { echoStage, type Reading } from '../../pipeline/helpers.js';
 
 const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -187,6 +187,57 @@ describe.skipIf(!runs)('the platformatic adapter beside kafkajs', () => {
       const firsts = ofKey.filter((r) => !seen.has(r.id) && seen.add(r.id)).map((r) => r.id);
       expect(firsts).toEqual([...firsts].sort((a, b) => a - b));
     }
+  });
+
+  it('loses nothing when members come and go while slow batches are in flight', async () => {
+    const naming = { prefix: `${prefix}.busy` };
+    const inTopic = await createTopic('busy.in.v1', 4);
+    const group = `${prefix}.busy.stage.echo`;
+    const total = 2_400;
+    // Chunks of 40 taking 250 ms each: a rebalance finds batches in their handlers.
+    const slow = () =>
+      echoStage(
+        async (batch) => {
+          await new Promise((r) => setTimeout(r, 250));
+          return batch.map((value) => ok({ value }));
+        },
+        { batch: { maxRecords: 40 } },
+      );
+    const start = async () => {
+      const runner = new StageRunner(
+        slow(),
+        { broker: platformatic, log, registry: new Registry() },
+        { naming, topicPartitions: 4, commitIntervalMs: 50 },
+      );
+      await runner.start();
+      return runner;
+    };
+    const input = await connected(kafkajs);
+    await input.send(
+      Array.from({ length: total }, (_, id) => ({
+        topic: inTopic,
+        key: `m${id % 13}`,
+        value: JSON.stringify({ id, key: `m${id % 13}` }),
+      })),
+    );
+    await input.disconnect();
+    const admin = kafkajs.admin();
+    await admin.connect();
+    const committed = async () =>
+      (await admin.groupOffsets(group, inTopic)).reduce((sum, o) => sum + Math.max(0, Number(o.offset)), 0);
+    const a = await start();
+    await eventually(async () => (await committed()) >= 300, 'progress of the first member');
+    const b = await start();
+    await eventually(async () => (await committed()) >= 900, 'progress of two members');
+    const c = await start();
+    await eventually(async () => (await committed()) >= 1_500, 'progress of three members');
+    await a.stop();
+    await eventually(async () => (await committed()) === total, 'commit of everything', 60_000);
+    await Promise.all([b.stop(), c.stop()]);
+    await admin.disconnect();
+    const out = await kafkajs.readTopic(`${prefix}.busy.out.v1`);
+    const ids = new Set(out.map((r) => (JSON.parse(String(r.value)) as Reading).id));
+    expect(ids.size).toBe(total);
   });
 
   it('joins a group and rebalances about as fast as kafkajs', async () => {
