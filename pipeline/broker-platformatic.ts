@@ -40,6 +40,8 @@ export interface PlatformaticBrokerOptions {
   readonly maxBytes?: number;
   /** Longest a fetch waits for data; short so a resumed (retrying) partition is fetched soon. */
   readonly maxWaitTimeMs?: number;
+  /** Upper bound of partitions one worker processes at the same time. */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 type Bytes = Buffer | string | null;

@@ -4,9 +4,10 @@
  * message stream has no per-partition pause, seek or redelivery of unresolved records.
  *
  * - One fetch per broker at a time, for the assigned partitions that are neither paused nor busy;
- *   a partition is busy from its fetch until its handler returns. Memory is therefore bounded by
- *   one batch (maxBytesPerPartition, or one record batch if larger) per assigned partition plus
- *   one response (maxBytes) per broker.
+ *   a partition is busy from its fetch until its handler returns, and at most
+ *   `partitionsConsumedConcurrently` are busy. Memory is therefore bounded by one batch
+ *   (maxBytesPerPartition, or one record batch if larger) per busy partition plus one response
+ *   (maxBytes) per broker.
  * - A handler's unresolved records are fetched again: the position moves only by resolveOffset.
  * - Rebalances are eager, like kafkajs: before this member re-joins (the library's metadata hook
  *   runs before every JoinGroup) in-flight batches are given a bounded time to finish and
@@ -35,6 +36,8 @@ export interface PlatformaticConsumerOptions {
   /** Upper bound of one fetch response. */
   readonly maxBytes?: number;
   readonly maxWaitTimeMs?: number;
+  /** Upper bound of partitions fetched or handled at the same time (default 64, as the kafkajs adapter). */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 /**
@@ -101,10 +104,12 @@ export class PlatformaticConsumer implements ConsumerPort {
   private backoffUntil = 0;
   private readonly sessionTimeoutMs: number;
   private readonly maxWaitTimeMs: number;
+  private readonly concurrency: number;
 
   constructor(private readonly options: PlatformaticConsumerOptions) {
     this.sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
     this.maxWaitTimeMs = options.maxWaitTimeMs ?? 100;
+    this.concurrency = Math.max(1, options.partitionsConsumedConcurrently ?? 64);
   }
 
   async connect(): Promise<void> {
@@ -358,10 +363,13 @@ export class PlatformaticConsumer implements ConsumerPort {
         (metadata) => {
           if (this.stopping || this.rebalancing) return;
           const byNode = new Map<number, Cursor[]>();
+          let room = this.concurrency - [...this.cursors.values()].filter((c) => c.fetching || c.handling).length;
           for (const cursor of ready()) {
+            if (room <= 0) break;
             const leader = metadata.topics.get(cursor.tp.topic)?.partitions[cursor.tp.partition]?.leader;
             if (leader === undefined || leader < 0 || this.fetchingNodes.has(leader)) continue;
             byNode.set(leader, [...(byNode.get(leader) ?? []), cursor]);
+            room -= 1;
           }
           const topicIds = new Map([...metadata.topics].map(([name, t]) => [name, t.id]));
           for (const [node, cursors] of byNode) this.fetchFrom(client, node, cursors, topicIds);
