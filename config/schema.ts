@@ -10,6 +10,12 @@ export const envSchema = z.object({
     .default('127.0.0.1:9092')
     .describe('Comma-separated Kafka-protocol bootstrap brokers (Redpanda in production).'),
   KAFKA_CLIENT_ID: z.string().default('eaio').describe('Client id sent to the broker.'),
+  KAFKA_CLIENT: z
+    .enum(['kafkajs', 'platformatic'])
+    .default('kafkajs')
+    .describe(
+      'Kafka client library of the workers and commands: kafkajs, or platformatic (@platformatic/kafka, needs Node.js 22.22+ or 24.6+). Both partition keys alike and can share a consumer group.',
+    ),
   KAFKA_FETCH_MAX_WAIT_MS: z.coerce
     .number()
     .int()

@@ -17,9 +17,12 @@ import type {
 } from './broker.js';
 import { FatalError, TransientError } from './errors.js';
 import { partitionForKey } from './murmur2.js';
+import { maxRequestBytes, sliceBySize } from './produce-slices.js';
 import { ServiceUnreachableError, type StartupWaitOptions, waitUntilReachable } from './service-unreachable.js';
 import type { RawRecord, StoredOffset, TopicPartition } from './stage.js';
 import type { TopicSpec } from './topics.js';
+
+export { sliceBySize } from './produce-slices.js';
 
 const { Kafka, logLevel, AssignerProtocol } = kafkajs;
 type KafkaClient = InstanceType<typeof Kafka>;
@@ -101,32 +104,6 @@ const keyPartitioner: kafkajs.ICustomPartitioner = () => {
     return (pool[counter % pool.length] as { partitionId: number }).partitionId;
   };
 };
-
-/** Bytes of records per produce request: well under the broker's default message.max.bytes. */
-const maxRequestBytes = 512 * 1024;
-
-const byteLength = (v: Buffer | string | null | undefined): number =>
-  v === null || v === undefined ? 0 : Buffer.isBuffer(v) ? v.length : Buffer.byteLength(v);
-
-/** Consecutive slices of `records` of at most `limit` bytes each (a larger single record goes alone). */
-export function sliceBySize(records: readonly ProduceRecord[], limit: number): ProduceRecord[][] {
-  const slices: ProduceRecord[][] = [];
-  let current: ProduceRecord[] = [];
-  let bytes = 0;
-  for (const record of records) {
-    let size = byteLength(record.key) + byteLength(record.value) + 64;
-    for (const [name, value] of Object.entries(record.headers ?? {})) size += name.length + byteLength(value);
-    if (current.length > 0 && bytes + size > limit) {
-      slices.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(record);
-    bytes += size;
-  }
-  if (current.length > 0) slices.push(current);
-  return slices;
-}
 
 export class KafkaBroker implements Broker {
   readonly kafka: KafkaClient;

@@ -1,8 +1,10 @@
 /**
  * The broker port: the few operations the runner needs, shaped after kafkajs's consumer-group
  * model (push of per-partition batches) so the kafkajs adapter stays thin. `broker-memory.ts`
- * implements the same contract for fast unit tests; `broker-kafka.ts` for the real broker.
+ * implements the same contract for fast unit tests; `broker-kafka.ts` (kafkajs) and
+ * `broker-platformatic.ts` (@platformatic/kafka) for the real broker.
  */
+import type { StartupWaitOptions } from './service-unreachable.js';
 import type { RawRecord, StoredOffset, TopicPartition } from './stage.js';
 import type { TopicSpec } from './topics.js';
 
@@ -105,4 +107,11 @@ export interface Broker {
   admin(): AdminPort;
   /** Reads every record of `topic` present when called, from the earliest offset (no group). */
   readTopic(topic: string): Promise<readonly RawRecord[]>;
+}
+
+/** A broker on a real cluster, either client: commands and workers probe it before they start. */
+export interface ClusterBroker extends Broker {
+  /** One round trip; throws ServiceUnreachableError. */
+  probe(timeoutMs?: number): Promise<void>;
+  waitUntilReachable(options: Omit<StartupWaitOptions, 'service' | 'address'>): Promise<void>;
 }

@@ -3,6 +3,7 @@
 export type {
   AdminPort,
   Broker,
+  ClusterBroker,
   ConsumerHandlers,
   ConsumerPort,
   FetchedBatch,
@@ -11,6 +12,7 @@ export type {
 } from './broker.js';
 export { KafkaBroker, type KafkaBrokerOptions, kafkaRootReason } from './broker-kafka.js';
 export { MemoryBroker } from './broker-memory.js';
+export { PlatformaticBroker, type PlatformaticBrokerOptions } from './broker-platformatic.js';
 export { type ChainInput, type ChainStepTopics, chainName, chainStages, chainStepNames, entryPoints } from './chain.js';
 export * from './codecs.js';
 export * from './codes.js';
