@@ -93,3 +93,13 @@ export function idleSeconds(): number {
     return Number.NaN;
   }
 }
+
+/** A process's peak resident memory so far in MiB (VmHWM, Linux); NaN when unknown. */
+export function peakRssMiB(pid: number): number {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? Number.NaN : Number(kb) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}

@@ -28,33 +28,48 @@ import { ReplayReader, type Variant } from '../sources/bdg2/replay-events.js';
 import { publishHours } from '../sources/bdg2/replay-publisher.js';
 import { migrate } from '../sql/migrate.js';
 import { pipelineStages, planTopics, stagePlan } from '../stages/registry.js';
-import { cpuBetween, idleSeconds, snapshotCpu } from './cpu-usage.js';
+import { cpuBetween, idleSeconds, peakRssMiB, snapshotCpu } from './cpu-usage.js';
 import { type CopyFigure, copyCeiling, median } from './ingest-copy.js';
 import { settleIo } from './settle-io.js';
 
 /** The pipeline's stages in order, from the registry: the bench runs what `eaio run all` runs. */
 export const INGEST_STAGES: readonly string[] = pipelineStages();
 const naming = (prefix: string) => ({ prefix });
-/** The groups the pipeline runs in (one chain, or one per stage), with their physical input topics. */
-const pipelineGroups = (prefix: string, mode: IngestMode) =>
-  (mode === 'chain' ? [INGEST_STAGES.join('+')] : [...INGEST_STAGES]).map((name) => {
-    const plan = stagePlan(name, naming(prefix), {});
-    return { group: plan.group, inputs: plan.inputs.map((t) => physicalTopic(naming(prefix), t)) };
-  });
-
-/** `topics`: three stages joined by Kafka topics; `chain`: the same stages chained in memory (`a+b+c`). */
-export type IngestMode = 'topics' | 'chain';
-export const INGEST_MODES: readonly IngestMode[] = ['topics', 'chain'];
-
 /**
- * `concurrent`: the replay runs at max speed while the pipeline consumes, on the same cores, and the
- * clock starts with the replay (readings produced and processed: the issue's end-to-end figure).
- * `backlog`: the replay fills the topics first; the clock starts when the pipeline is assigned its
- * partitions (a backfill of history already in Kafka: the pipeline's own throughput).
+ * `chain`: the stages chained in memory in one process (`a+b+c`). `layout`: what docker-compose.yml
+ * runs — every stage before the writer chained in one process, producing the writer's input topic
+ * once, and the writer in a second process with its own group. `topics`: one process per stage,
+ * joined by Kafka topics (the fully split layout).
  */
+export type IngestMode = 'topics' | 'layout' | 'chain';
+export const INGEST_MODES: readonly IngestMode[] = ['topics', 'layout', 'chain'];
+/** The name the summary lines use for a mode. */
+const MODE_NAMES: Readonly<Record<IngestMode, string>> = { topics: 'topics', layout: 'layout', chain: 'chained' };
+
+/** The `eaio run` arguments of each process of a mode, in pipeline order. */
+export function modeProcesses(mode: IngestMode, stages: readonly string[] = INGEST_STAGES): string[][] {
+  if (mode === 'chain') return [[stages.join('+')]];
+  if (mode === 'topics') return stages.map((stage) => [stage]);
+  const before = stages.slice(0, -1);
+  const writer = stages.at(-1) as string;
+  return before.length > 0 ? [[before.join('+')], [writer]] : [[writer]];
+}
+
+/** The groups the pipeline runs in, with their physical input topics; the writer's group last. */
+const pipelineGroups = (prefix: string, mode: IngestMode) =>
+  modeProcesses(mode)
+    .flat()
+    .map((name) => {
+      const plan = stagePlan(name, naming(prefix), {});
+      return { group: plan.group, inputs: plan.inputs.map((t) => physicalTopic(naming(prefix), t)) };
+    });
+
+/** The Kafka clients a run can use (KAFKA_CLIENT), each measured with the same data. */
+export type IngestClient = 'kafkajs' | 'platformatic';
+export const INGEST_CLIENTS: readonly IngestClient[] = ['kafkajs', 'platformatic'];
+
 export type ReplayTiming = 'concurrent' | 'backlog';
 export const REPLAY_TIMINGS: readonly ReplayTiming[] = ['concurrent', 'backlog'];
-const stageArgs = (mode: IngestMode): string[] => (mode === 'chain' ? [INGEST_STAGES.join('+')] : [...INGEST_STAGES]);
 const STALL_MS = 30_000;
 
 export interface IngestOptions {
@@ -62,6 +77,8 @@ export interface IngestOptions {
   readonly variant: Variant;
   /** Which ways of running the stages to measure, one after the other, each on a fresh database. */
   readonly modes?: readonly IngestMode[];
+  /** Which Kafka clients (KAFKA_CLIENT of the workers and the replay), each with every mode. */
+  readonly clients?: readonly IngestClient[];
   readonly timings?: readonly ReplayTiming[];
   /** How many times to measure every combination (the summary gives the median ratio). */
   readonly repeat?: number;
@@ -71,6 +88,7 @@ export interface IngestOptions {
 }
 
 export interface PipelineFigure {
+  readonly client: IngestClient;
   readonly mode: IngestMode;
   readonly timing: ReplayTiming;
   readonly replayed: number;
@@ -93,15 +111,24 @@ export interface PipelineFigure {
   readonly cpuSeconds: readonly [string, number][];
   /** Core-seconds nobody used meanwhile (idle or waiting for I/O; NaN off Linux). */
   readonly idleSeconds: number;
+  /** Peak resident memory of each worker process in MiB (Linux VmHWM), in pipeline order. */
+  readonly peakRssMiB?: readonly [string, number][];
 }
 
 export interface RatioSummary {
+  readonly client: IngestClient;
   readonly mode: IngestMode;
   readonly timing: ReplayTiming;
   readonly runs: number;
   readonly median: number;
   readonly min: number;
   readonly max: number;
+  /** Median over the runs: readings replayed, pipeline readings/s, COPY rows/s. */
+  readonly readings: number;
+  readonly readingsPerSecond: number;
+  readonly copyPerSecond: number;
+  /** Median over the runs of the largest worker's peak RSS, MiB (NaN when unknown). */
+  readonly peakRssMiB: number;
 }
 
 export interface IngestFigures {
@@ -112,22 +139,32 @@ export interface IngestFigures {
   readonly summary: readonly RatioSummary[];
 }
 
+const largestPeakRss = (run: PipelineFigure): number => {
+  const peaks = (run.peakRssMiB ?? []).map(([, mib]) => mib).filter((mib) => !Number.isNaN(mib));
+  return peaks.length > 0 ? Math.max(...peaks) : Number.NaN;
+};
+
 export function summarise(pipelines: readonly PipelineFigure[]): RatioSummary[] {
   const groups = new Map<string, PipelineFigure[]>();
   for (const p of pipelines) {
-    const key = `${p.mode}/${p.timing}`;
+    const key = `${p.client}/${p.mode}/${p.timing}`;
     groups.set(key, [...(groups.get(key) ?? []), p]);
   }
   return [...groups.values()].map((runs) => {
     const ratios = runs.map((r) => r.ratio);
     const first = runs[0] as PipelineFigure;
     return {
+      client: first.client,
       mode: first.mode,
       timing: first.timing,
       runs: runs.length,
       median: median(ratios),
       min: Math.min(...ratios),
       max: Math.max(...ratios),
+      readings: median(runs.map((r) => r.replayed)),
+      readingsPerSecond: median(runs.map((r) => r.pipelinePerSecond)),
+      copyPerSecond: median(runs.map((r) => r.copy.rowsPerSecond)),
+      peakRssMiB: median(runs.map(largestPeakRss)),
     };
   });
 }
@@ -157,13 +194,18 @@ async function freshDatabase(
   };
 }
 
-/** Starts `eaio run` with the three stages and resolves once every stage holds partitions (/readyz). */
-async function startPipeline(
-  env: NodeJS.ProcessEnv,
-  mode: IngestMode,
-): Promise<{ child: ChildProcess; port: number; assignedAt: number }> {
+interface StartedProcess {
+  readonly child: ChildProcess;
+  readonly args: readonly string[];
+  readonly port: number;
+  /** When it was first assigned partitions (epoch ms). */
+  readonly assignedAt: number;
+}
+
+/** Starts one `eaio run <args>` and resolves once all its stages hold partitions (/readyz). */
+async function startProcess(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<StartedProcess> {
   let assignedAt: number | undefined;
-  const child = spawn(process.execPath, [...EAIO_NODE_FLAGS, 'bin/eaio.mjs', 'run', ...stageArgs(mode)], {
+  const child = spawn(process.execPath, [...EAIO_NODE_FLAGS, 'bin/eaio.mjs', 'run', ...args], {
     cwd: process.cwd(),
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -176,21 +218,35 @@ async function startPipeline(
         // When the worker can start consuming (epoch ms): the clock of a backlog run starts here.
         if (entry.msg === 'partitions assigned') assignedAt ??= entry.time;
         // Warnings and errors of the worker are worth seeing next to the figures.
-        if ((entry.level ?? 0) >= 40) process.stderr.write(`worker: ${line}\n`);
+        if ((entry.level ?? 0) >= 40) process.stderr.write(`worker ${args.join(' ')}: ${line}\n`);
       } catch {}
     });
     child.once('exit', (code) => {
-      reject(new Error(`eaio run exited with ${code} before listening`));
-      if (code !== null) process.stderr.write(`worker: eaio run exited with code ${code}\n`);
+      reject(new Error(`eaio run ${args.join(' ')} exited with ${code} before listening`));
+      if (code !== null) process.stderr.write(`worker: eaio run ${args.join(' ')} exited with code ${code}\n`);
     });
   });
   const deadline = Date.now() + 60_000;
   while ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status !== 200) {
-    if (Date.now() > deadline) throw new Error('the pipeline did not become ready in 60 s');
+    if (Date.now() > deadline) throw new Error(`eaio run ${args.join(' ')} did not become ready in 60 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
   while (assignedAt === undefined) await new Promise((r) => setTimeout(r, 10));
-  return { child, port, assignedAt };
+  return { child, args, port, assignedAt };
+}
+
+/** Starts every process of a mode (in parallel, as compose does); the first assignment starts a backlog clock. */
+async function startPipeline(
+  env: NodeJS.ProcessEnv,
+  mode: IngestMode,
+  started: StartedProcess[],
+): Promise<{ assignedAt: number }> {
+  await Promise.all(
+    modeProcesses(mode).map(async (args) => {
+      started.push(await startProcess(env, args));
+    }),
+  );
+  return { assignedAt: Math.min(...started.map((p) => p.assignedAt)) };
 }
 
 export interface StageBatches {
@@ -215,7 +271,8 @@ async function stageBusySeconds(port: number): Promise<Record<string, StageBatch
     pipeline_deferrals_total: 'deferrals',
     pipeline_paused_seconds_total: 'pausedSeconds',
   } as const;
-  const pattern = /^([a-z_]+)\{stage="([a-z_+]+)"[^}]*\} ([0-9.e+-]+)$/gm;
+  // The stage label may sit anywhere among the labels (the default `pipeline` label comes too).
+  const pattern = /^([a-z_]+)\{(?:[^}]*,)?stage="([a-z_+]+)"[^}]*\} ([0-9.e+-]+)$/gm;
   for (const [, metric, stage, value] of text.matchAll(pattern)) {
     const field = fields[metric as keyof typeof fields];
     if (field === undefined) continue;
@@ -305,15 +362,17 @@ function replayReader(dir: string, variant: Variant): ReplayReader {
 /** Every requested mode on its own fresh database; the COPY ceiling on the last one's rows. */
 export async function runIngestBench(options: IngestOptions): Promise<IngestFigures> {
   const say = options.progress ?? (() => undefined);
-  const combinations = (options.modes ?? INGEST_MODES).flatMap((mode) =>
-    (options.timings ?? REPLAY_TIMINGS).map((timing) => ({ mode, timing })),
+  const combinations = (options.clients ?? ['kafkajs']).flatMap((client) =>
+    (options.modes ?? INGEST_MODES).flatMap((mode) =>
+      (options.timings ?? REPLAY_TIMINGS).map((timing) => ({ client, mode, timing })),
+    ),
   );
   const repeat = options.repeat ?? 1;
   const pipelines: PipelineFigure[] = [];
   for (let round = 1; round <= repeat; round++) {
-    for (const { mode, timing } of combinations) {
-      say(`run ${pipelines.length + 1} of ${combinations.length * repeat}: ${mode}, ${timing}`);
-      pipelines.push(await measurePipeline(options, mode, timing));
+    for (const { client, mode, timing } of combinations) {
+      say(`run ${pipelines.length + 1} of ${combinations.length * repeat}: ${client}, ${MODE_NAMES[mode]}, ${timing}`);
+      pipelines.push(await measurePipeline(options, client, mode, timing));
     }
   }
   return { dir: options.dir, variant: options.variant, pipelines, summary: summarise(pipelines) };
@@ -321,6 +380,7 @@ export async function runIngestBench(options: IngestOptions): Promise<IngestFigu
 
 async function measurePipeline(
   options: IngestOptions,
+  client: IngestClient,
   mode: IngestMode,
   timing: ReplayTiming,
 ): Promise<PipelineFigure> {
@@ -335,7 +395,7 @@ async function measurePipeline(
     logLevel: kafkajs.logLevel.NOTHING,
   });
   const admin = kafka.admin();
-  let worker: ChildProcess | undefined;
+  const workers: StartedProcess[] = [];
   try {
     await migrate(sql);
     const metadataPath = join(options.dir, 'metadata.csv');
@@ -349,11 +409,12 @@ async function measurePipeline(
       EAIO_PROMETHEUS_SD_DIR: mkdtempSync(join(tmpdir(), 'eaio-bench-sd-')),
       // info: the worker announces its metrics port in the "metrics server listening" line.
       LOG_LEVEL: 'info',
+      KAFKA_CLIENT: client,
     };
     await admin.connect();
     await createTopicsWithLargeMessages(admin, prefix, env.EAIO_TOPIC_PARTITIONS, env.EAIO_TOPIC_REPLICATION);
     const reader = replayReader(options.dir, options.variant);
-    const producer = createCliProducer({ ...env, EAIO_TOPIC_PREFIX: prefix }, 'bench-replay');
+    const producer = createCliProducer({ ...env, EAIO_TOPIC_PREFIX: prefix, KAFKA_CLIENT: client }, 'bench-replay');
     await producer.connect();
     await producer.ensureTopics([`${prefix}.readings.raw.v1`, `${prefix}.weather.raw.v1`]);
     let replayed: number | undefined;
@@ -377,17 +438,17 @@ async function measurePipeline(
       await settle();
     }
 
-    const started = await startPipeline(childEnv, mode);
-    worker = started.child;
-    let workerExit: number | null | undefined;
-    worker.once('exit', (code) => {
-      workerExit = code;
-    });
-    say(`pipeline ready: eaio run ${stageArgs(mode).join(' ')} (one process)`);
+    const started = await startPipeline(childEnv, mode, workers);
+    let workerExit: { args: string; code: number | null } | undefined;
+    for (const w of workers)
+      w.child.once('exit', (code) => {
+        workerExit ??= { args: w.args.join(' '), code };
+      });
+    say(`pipeline ready: ${workers.map((w) => `eaio run ${w.args.join(' ')}`).join(' and ')} (client ${client})`);
     if (timing === 'concurrent') await settle();
     const labels = new Map([
       [process.pid, 'bench (replay producer)'],
-      [worker.pid ?? -1, 'eaio run (worker)'],
+      ...workers.map((w) => [w.child.pid ?? -1, `eaio run ${w.args.join(' ')}`] as [number, string]),
     ]);
     const cpuBefore = snapshotCpu(labels);
     const idleBefore = idleSeconds();
@@ -420,7 +481,7 @@ async function measurePipeline(
       }
       if (replayed !== undefined && performance.now() - lastChange > STALL_MS) break;
       if (workerExit !== undefined) {
-        say(`the pipeline process exited (code ${workerExit}) before it finished`);
+        say(`eaio run ${workerExit.args} exited (code ${workerExit.code}) before the pipeline finished`);
         break;
       }
       if (elapsed() - lastReport >= 2) {
@@ -432,8 +493,14 @@ async function measurePipeline(
     const [rows, dead] = await Promise.all([rowCount(sql), deadLetterCount(admin, prefix)]);
     await replay;
     const cpuSeconds = cpuBetween(cpuBefore, snapshotCpu(labels));
+    const peakRss = workers.map(
+      (w) => [`eaio run ${w.args.join(' ')}`, peakRssMiB(w.child.pid ?? -1)] as [string, number],
+    );
     const idle = idleSeconds() - idleBefore;
-    const busy = workerExit === undefined ? await stageBusySeconds(started.port).catch(() => ({})) : {};
+    const busy =
+      workerExit === undefined
+        ? Object.assign({}, ...(await Promise.all(workers.map((w) => stageBusySeconds(w.port).catch(() => ({}))))))
+        : {};
     const total = replayed ?? 0;
     const complete = rows + dead >= total;
     say(
@@ -444,6 +511,7 @@ async function measurePipeline(
     const copy = await copyCeiling(sql, db.url);
     const pipelinePerSecond = rows / finishedAt;
     return {
+      client,
       mode,
       timing,
       replayed: total,
@@ -458,14 +526,18 @@ async function measurePipeline(
       stageBusySeconds: busy,
       cpuSeconds,
       idleSeconds: idle,
+      peakRssMiB: peakRss,
     };
   } finally {
-    if (worker && worker.exitCode === null) {
-      const exited = new Promise((r) => worker?.once('exit', r));
-      worker.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-      if (worker.exitCode === null) worker.kill('SIGKILL');
-    }
+    await Promise.all(
+      workers.map(async ({ child }) => {
+        if (child.exitCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }),
+    );
     await sql.end({ timeout: 5 });
     if (options.keep) await db.release();
     else {
@@ -480,7 +552,8 @@ async function measurePipeline(
 export function renderIngest(f: IngestFigures): string {
   const rate = (n: number) => `${Math.round(n).toLocaleString('en-US')} readings/s`;
   const label: Record<IngestMode, string> = {
-    topics: 'stages joined by topics, one process',
+    topics: 'one process per stage, joined by topics',
+    layout: 'the production layout: chained up to the writer, the writer in a second process',
     chain: 'stages chained in memory, one process',
   };
   const when: Record<ReplayTiming, string> = {
@@ -492,7 +565,7 @@ export function renderIngest(f: IngestFigures): string {
   return [
     `BDG2 ${f.variant} from ${f.dir}: ${first?.replayed ?? 0} readings replayed at max speed per run`,
     ...f.pipelines.flatMap((p) => [
-      `pipeline (${INGEST_STAGES.join(' → ')}, ${label[p.mode]}; ${when[p.timing]}): ${p.rows} rows + ${p.deadLetters} dead letters in ${p.pipelineSeconds.toFixed(1)} s = ${rate(p.pipelinePerSecond)}${p.complete ? '' : '  (INCOMPLETE)'}  [replay ${p.replaySeconds.toFixed(1)} s]`,
+      `pipeline (${p.client}; ${INGEST_STAGES.join(' → ')}, ${label[p.mode]}; ${when[p.timing]}): ${p.rows} rows + ${p.deadLetters} dead letters in ${p.pipelineSeconds.toFixed(1)} s = ${rate(p.pipelinePerSecond)}${p.complete ? '' : '  (INCOMPLETE)'}  [replay ${p.replaySeconds.toFixed(1)} s]`,
       `  time in batches per stage (partitions overlap): ${Object.entries(p.stageBusySeconds)
         .map(
           ([stage, b]) =>
@@ -502,37 +575,47 @@ export function renderIngest(f: IngestFigures): string {
       `  CPU seconds meanwhile (${availableParallelism()} cores × ${p.pipelineSeconds.toFixed(1)} s = ${(availableParallelism() * p.pipelineSeconds).toFixed(1)} s): ${p.cpuSeconds
         .map(([group, seconds]) => `${group} ${seconds.toFixed(1)}`)
         .join(', ')}${Number.isNaN(p.idleSeconds) ? '' : `; idle ${p.idleSeconds.toFixed(1)}`}`,
+      ...(p.peakRssMiB?.length
+        ? [`  peak RSS: ${p.peakRssMiB.map(([name, mib]) => `${name} ${mib.toFixed(0)} MiB`).join(', ')}`]
+        : []),
       `  COPY ceiling right after (same rows, empty copy of meter_readings, median of ${p.copy.runSeconds.map((x) => `${x.toFixed(2)} s`).join(' / ')}): ${rate(p.copy.rowsPerSecond)} → ratio ${percent(p.ratio)}`,
     ]),
     ...f.summary.map(
       (s) =>
-        `ratio pipeline (${s.mode}, ${s.timing}) / COPY: ${percent(s.median)}${s.runs > 1 ? ` median of ${s.runs} runs (${percent(s.min)} – ${percent(s.max)})` : ''}  (goal ≥ 30 %; project goal ≥ 50 %)`,
+        `ratio pipeline (${s.client}, ${MODE_NAMES[s.mode]}, ${s.timing}) / COPY: ${percent(s.median)}${s.runs > 1 ? ` median of ${s.runs} runs (${percent(s.min)} – ${percent(s.max)})` : ''}  (goal ≥ 30 %; project goal ≥ 50 %)`,
     ),
-    ingestSummaryLine(f),
+    ...ingestSummaryLines(f),
   ].join('\n');
 }
 
-/** The one `key=value` line a script reads: per mode and timing, the median ratio to COPY in % and its range. */
-export function ingestSummaryLine(f: IngestFigures): string {
-  const pct = (ratio: number) => (ratio * 100).toFixed(1);
-  return [
-    `readings=${f.pipelines[0]?.replayed ?? 0}`,
-    ...f.summary.flatMap((s) => {
-      const key = `${s.mode}_${s.timing}`;
-      return [
-        `ratio_pct_${key}=${pct(s.median)}`,
-        `ratio_pct_${key}_min=${pct(s.min)}`,
-        `ratio_pct_${key}_max=${pct(s.max)}`,
-      ];
-    }),
-    `runs=${Math.max(0, ...f.summary.map((s) => s.runs))}`,
-  ].join(' ');
+/**
+ * The lines a script reads, one per client, mode and replay timing: medians over the repeats, the
+ * ratio to the COPY ceiling of the same runs, and its range.
+ */
+export function ingestSummaryLines(f: IngestFigures): string[] {
+  return f.summary.map((s) =>
+    [
+      'bench ingest:',
+      `client=${s.client}`,
+      `mode=${MODE_NAMES[s.mode]}`,
+      `replay=${s.timing}`,
+      `readings=${s.readings}`,
+      `readings_per_s=${Math.round(s.readingsPerSecond)}`,
+      `copy_per_s=${Math.round(s.copyPerSecond)}`,
+      `ratio=${s.median.toFixed(3)}`,
+      `ratio_min=${s.min.toFixed(3)}`,
+      `ratio_max=${s.max.toFixed(3)}`,
+      `runs=${s.runs}`,
+      ...(Number.isNaN(s.peakRssMiB) ? [] : [`peak_rss_mib=${Math.round(s.peakRssMiB)}`]),
+    ].join(' '),
+  );
 }
 
-/** `both` → every choice; one of them → just it; anything else → undefined. */
-function oneOrBoth<T extends string>(value: string | undefined, all: readonly T[]): T[] | undefined {
-  if (value === 'both') return [...all];
-  return all.includes(value as T) ? [value as T] : undefined;
+/** `all` (or `both`) → every choice; `a,b` → those; anything unknown → undefined. */
+function choices<T extends string>(value: string | undefined, all: readonly T[]): T[] | undefined {
+  if (value === 'all' || value === 'both') return [...all];
+  const picked = (value ?? '').split(',').map((v) => v.trim());
+  return picked.length > 0 && picked.every((v) => all.includes(v as T)) ? (picked as T[]) : undefined;
 }
 
 /** The `eaio bench ingest` subcommand; progress on stderr, figures on stdout. */
@@ -545,18 +628,28 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
       variant: { type: 'string', default: 'raw' },
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
-      mode: { type: 'string', default: 'both' },
+      mode: { type: 'string', default: 'all' },
+      client: { type: 'string', default: 'kafkajs' },
       replay: { type: 'string', default: 'both' },
       repeat: { type: 'string', default: '1' },
     },
   });
-  const timings = oneOrBoth(values.replay, REPLAY_TIMINGS);
-  const modes = oneOrBoth(values.mode, INGEST_MODES);
-  if (!timings || !modes) {
-    const [option, all] = timings ? ['--mode', INGEST_MODES] : ['--replay', REPLAY_TIMINGS];
-    console.error(`${option} must be ${all.join(', ')} or both\n\n${ingestUsage}`);
-    return 2;
-  }
+  const timings = choices(values.replay, REPLAY_TIMINGS);
+  // `chained` is the summary lines' name for chain; `both` meant topics and chain before layout existed.
+  const modes =
+    values.mode === 'both'
+      ? (['topics', 'chain'] as IngestMode[])
+      : choices(values.mode === 'chained' ? 'chain' : values.mode, INGEST_MODES);
+  const clients = choices(values.client, INGEST_CLIENTS);
+  for (const [option, chosen, all] of [
+    ['--replay', timings, REPLAY_TIMINGS],
+    ['--mode', modes, INGEST_MODES],
+    ['--client', clients, INGEST_CLIENTS],
+  ] as const)
+    if (!chosen) {
+      console.error(`${option} must be ${all.join(', ')}, a comma-separated list of them, or all\n\n${ingestUsage}`);
+      return 2;
+    }
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) {
     console.error(`--repeat must be a whole number ≥ 1, got "${values.repeat}"\n\n${ingestUsage}`);
@@ -575,8 +668,9 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
     dir,
     variant: values.variant,
     keep: values.keep,
-    modes,
-    timings,
+    modes: modes as IngestMode[],
+    timings: timings as ReplayTiming[],
+    clients: clients as IngestClient[],
     repeat,
     progress: (line) => process.stderr.write(`${line}\n`),
   });

@@ -1,25 +1,33 @@
 /** Shared by `eaio bench --help` and the ingest benchmark's option errors; kept apart so help loads no benchmark code. */
-export const ingestUsage = `Usage: eaio bench ingest [--bdg2 DIR] [--variant raw|cleaned] [--mode topics|chain|both]
-                         [--replay concurrent|backlog|both] [--repeat N] [--json] [--keep]
+export const ingestUsage = `Usage: eaio bench ingest [--bdg2 DIR] [--variant raw|cleaned] [--mode topics|layout|chain|all]
+                         [--client kafkajs|platformatic|all] [--replay concurrent|backlog|both]
+                         [--repeat N] [--json] [--keep]
 
-Replays a BDG2 folder at max speed through validate → enrich_weather → write_hypertable (one
-\`eaio run\` process) on a fresh database and topic prefix, and reports readings/s up to the last
-row written, with the CPU seconds each process group used meanwhile, next to COPY of the same rows
-into an empty copy of meter_readings measured right after the run (median of 3): the ratio of the
-two is the figure. Before every timed window a CHECKPOINT and \`sync\` write out what earlier steps
-left dirty. Each combination of --mode and --replay is measured in the same run, one after the
-other: joined by Kafka topics (\`eaio run validate enrich_weather write_hypertable\`) and chained in
-memory (\`eaio run validate+enrich_weather+write_hypertable\`).
+Replays a BDG2 folder at max speed through validate → enrich_weather → write_hypertable on a
+fresh database and topic prefix, and reports readings/s up to the last row written, with the CPU
+seconds each process used meanwhile, next to COPY of the same rows into an empty copy of
+meter_readings measured right after the run (median of 3): the ratio of the two is the figure.
+Before every timed window a CHECKPOINT and \`sync\` write out what earlier steps left dirty. Each
+combination of --client, --mode and --replay is measured in the same run, one after the other.
 
   --bdg2 DIR   BDG2 folder (default ../shared/data/bdg2 when it exists, else data/bdg2-sample)
   --variant    raw (default: more cells, zeros included) or cleaned
-  --mode       topics, chain or both (default both)
+  --mode       how the stages run (a comma-separated list, or all — the default):
+               chain   (chained) one process, \`eaio run validate+enrich_weather+write_hypertable\`
+               layout  what docker-compose.yml runs: \`eaio run validate+enrich_weather\` and
+                       \`eaio run write_hypertable\`, two processes joined by the enriched topic
+               topics  one process per stage, joined by topics
+  --client     Kafka client of the workers and the replay (KAFKA_CLIENT): kafkajs (default),
+               platformatic, or all (each mode with each client)
   --replay     concurrent: replay at max speed while the pipeline runs, clock from replay start;
-               backlog: replay first, clock from the pipeline's partition assignment (the
+               backlog: replay first, clock from the first partition assignment (the
                pipeline's own rate on history already in Kafka); both (default)
   --repeat N   measure every combination N times (default 1) and report the median ratio
   --json       print the figures as JSON
-  --keep       keep the database and topics afterwards`;
+  --keep       keep the database and topics afterwards
+
+Ends with one line per client, mode and replay:
+  bench ingest: client=… mode=chained|layout|topics replay=… readings=… readings_per_s=… copy_per_s=… ratio=…`;
 
 export const stateRebuildUsage = `Usage: eaio bench state-rebuild [--meters 1000] [--days 7] [--partitions 12] [--assigned N] [--runs 5]
 
