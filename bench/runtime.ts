@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import kafkajs from 'kafkajs';
 import { pino } from 'pino';
 import type { Broker, ConsumerHandlers, ConsumerPort } from '../pipeline/index.js';
-import { bytesCodec, createRegistry, KafkaBroker, ok, type Stage, StageRunner } from '../pipeline/index.js';
+import { bytesCodec, createRegistry, kafkaBrokerFromEnv, ok, type Stage, StageRunner } from '../pipeline/index.js';
 import { createPassthroughStage, passthroughTopics } from '../stages/passthrough/stage.js';
 
 export interface BenchOptions {
@@ -16,7 +16,14 @@ export interface BenchOptions {
   readonly records: number;
   readonly partitions: number;
   readonly valueBytes: number;
+  /** Kafka clients the runtime runs are measured with (KAFKA_CLIENT), each in the same run. */
+  readonly clients?: readonly RuntimeClient[];
 }
+
+export type RuntimeClient = 'kafkajs' | 'platformatic';
+
+/** A runtime figure's name: kafkajs keeps the plain name earlier runs and scripts know. */
+const runtimeName = (name: string, client: RuntimeClient) => (client === 'kafkajs' ? name : `${name} [${client}]`);
 
 export interface BenchFigure {
   readonly name: string;
@@ -138,59 +145,80 @@ export async function runRuntimeBench(options: BenchOptions): Promise<BenchFigur
     await consumer.disconnect();
   }
 
-  // 2. Runtime: passthrough stage (decode, process, idempotent acks=all produce, watermark commit).
-  {
-    const latencies: number[] = [];
-    const clock: Clock = {};
-    const broker = timedBroker(
-      new KafkaBroker({ brokers: options.brokers, clientId: 'eaio-bench', log }),
-      latencies,
-      clock,
-    );
-    const runner = new StageRunner(
-      createPassthroughStage(),
-      { broker, log, registry: createRegistry() },
-      { naming: { prefix }, topicPartitions: options.partitions },
-    );
-    const outTopic = `${prefix}.${passthroughTopics.output}`;
-    await runner.start();
-    await waitFor(async () => (await outCount(outTopic)) >= options.records, 300_000);
-    const endedAt = Date.now();
-    await runner.stop();
-    figures.push(figure('eaio runtime passthrough', options.records, clock.firstBatchAt ?? 0, endedAt, latencies));
-  }
+  // Each client's runs are stages of their own names, hence groups of their own reading from the start.
+  for (const [round, client] of (options.clients ?? ['kafkajs']).entries()) {
+    const own = (name: string) => (client === 'kafkajs' ? name : `${name}_${client}`);
+    // 2. Runtime: passthrough stage (decode, process, idempotent acks=all produce, watermark commit).
+    {
+      const latencies: number[] = [];
+      const clock: Clock = {};
+      const broker = timedBroker(
+        kafkaBrokerFromEnv(
+          { KAFKA_BROKERS: options.brokers.join(','), KAFKA_CLIENT_ID: 'eaio-bench', KAFKA_CLIENT: client },
+          log,
+        ),
+        latencies,
+        clock,
+      );
+      const runner = new StageRunner(
+        { ...createPassthroughStage(), name: own('passthrough') },
+        { broker, log, registry: createRegistry() },
+        { naming: { prefix }, topicPartitions: options.partitions },
+      );
+      const outTopic = `${prefix}.${passthroughTopics.output}`;
+      await runner.start();
+      // Every client's passthrough writes the same output topic: this one's share comes on top.
+      await waitFor(async () => (await outCount(outTopic)) >= options.records * (round + 1), 300_000);
+      const endedAt = Date.now();
+      await runner.stop();
+      figures.push(
+        figure(
+          runtimeName('eaio runtime passthrough', client),
+          options.records,
+          clock.firstBatchAt ?? 0,
+          endedAt,
+          latencies,
+        ),
+      );
+    }
 
-  // 2b. Runtime with a sink stage that produces nothing: the runtime's own cost (decode, results,
-  // watermark commits, metrics) next to the raw consume-only loop above.
-  {
-    const latencies: number[] = [];
-    const clock: Clock = {};
-    let seen = 0;
-    const sink: Stage<Buffer> = {
-      name: 'bench_sink',
-      inputs: [passthroughTopics.input],
-      input: bytesCodec,
-      batch: { maxRecords: 1_000 },
-      async process(batch) {
-        seen += batch.length;
-        return batch.map(() => ok());
-      },
-    };
-    const broker = timedBroker(
-      new KafkaBroker({ brokers: options.brokers, clientId: 'eaio-bench', log }),
-      latencies,
-      clock,
-    );
-    const runner = new StageRunner(
-      sink,
-      { broker, log, registry: createRegistry() },
-      { naming: { prefix }, topicPartitions: options.partitions },
-    );
-    await runner.start();
-    await waitFor(() => seen >= options.records, 300_000);
-    const endedAt = Date.now();
-    await runner.stop();
-    figures.push(figure('eaio runtime sink (no output)', seen, clock.firstBatchAt ?? 0, endedAt, latencies));
+    // 2b. Runtime with a sink stage that produces nothing: the runtime's own cost (decode, results,
+    // watermark commits, metrics) next to the raw consume-only loop above.
+    {
+      const latencies: number[] = [];
+      const clock: Clock = {};
+      let seen = 0;
+      const sink: Stage<Buffer> = {
+        name: own('bench_sink'),
+        inputs: [passthroughTopics.input],
+        input: bytesCodec,
+        batch: { maxRecords: 1_000 },
+        async process(batch) {
+          seen += batch.length;
+          return batch.map(() => ok());
+        },
+      };
+      const broker = timedBroker(
+        kafkaBrokerFromEnv(
+          { KAFKA_BROKERS: options.brokers.join(','), KAFKA_CLIENT_ID: 'eaio-bench', KAFKA_CLIENT: client },
+          log,
+        ),
+        latencies,
+        clock,
+      );
+      const runner = new StageRunner(
+        sink,
+        { broker, log, registry: createRegistry() },
+        { naming: { prefix }, topicPartitions: options.partitions },
+      );
+      await runner.start();
+      await waitFor(() => seen >= options.records, 300_000);
+      const endedAt = Date.now();
+      await runner.stop();
+      figures.push(
+        figure(runtimeName('eaio runtime sink (no output)', client), seen, clock.firstBatchAt ?? 0, endedAt, latencies),
+      );
+    }
   }
 
   // 3. Raw kafkajs consume → produce with the runtime's producer settings, hand-written.
@@ -227,6 +255,9 @@ export async function runRuntimeBench(options: BenchOptions): Promise<BenchFigur
   return figures;
 }
 
+const clientsBeyondKafkajs = (figures: readonly BenchFigure[]): RuntimeClient[] =>
+  (['platformatic'] as const).filter((client) => figures.some((f) => f.name.endsWith(`[${client}]`)));
+
 export function renderBench(figures: readonly BenchFigure[]): string {
   const rows = figures.map(
     (f) =>
@@ -248,6 +279,13 @@ export function renderBench(figures: readonly BenchFigure[]): string {
     rows.push(
       `runtime / raw consume only:    ${((100 * runtime.recordsPerSecond) / consume.recordsPerSecond).toFixed(1)} %  (the runtime also produces with acks=all)`,
     );
+  for (const client of clientsBeyondKafkajs(figures)) {
+    const passthrough = figures.find((f) => f.name === runtimeName('eaio runtime passthrough', client));
+    if (passthrough && pipe)
+      rows.push(
+        `runtime [${client}] / raw kafkajs consume+produce: ${((100 * passthrough.recordsPerSecond) / pipe.recordsPerSecond).toFixed(1)} %`,
+      );
+  }
   const pct = (a?: BenchFigure, b?: BenchFigure) =>
     a && b ? ((100 * a.recordsPerSecond) / b.recordsPerSecond).toFixed(1) : 'nan';
   // The one `key=value` line a script reads.
@@ -258,6 +296,15 @@ export function renderBench(figures: readonly BenchFigure[]): string {
       `sink_vs_raw_consume_pct=${pct(sink, consume)}`,
       `passthrough_per_s=${Math.round(runtime?.recordsPerSecond ?? 0)}`,
       `raw_pipe_per_s=${Math.round(pipe?.recordsPerSecond ?? 0)}`,
+      ...clientsBeyondKafkajs(figures).flatMap((client) => {
+        const passthrough = figures.find((f) => f.name === runtimeName('eaio runtime passthrough', client));
+        const clientSink = figures.find((f) => f.name === runtimeName('eaio runtime sink (no output)', client));
+        return [
+          `passthrough_${client}_vs_raw_pipe_pct=${pct(passthrough, pipe)}`,
+          `sink_${client}_vs_raw_consume_pct=${pct(clientSink, consume)}`,
+          `passthrough_${client}_per_s=${Math.round(passthrough?.recordsPerSecond ?? 0)}`,
+        ];
+      }),
     ].join(' '),
   );
   return rows.join('\n');

@@ -31,6 +31,16 @@ const KAFKA_UNREACHABLE = new Set([
   'KafkaJSRequestTimeoutError',
 ]);
 
+/** @platformatic/kafka's network error, anywhere in the cause chain (KAFKA_CLIENT=platformatic). */
+function platformaticNetworkError(error: unknown): boolean {
+  let current = error as { code?: unknown; cause?: unknown } | null | undefined;
+  for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
+    if (current.code === 'PLT_KFK_NETWORK') return true;
+    current = current.cause as typeof current;
+  }
+  return false;
+}
+
 /**
  * A service that cannot be reached, whichever command met it: commands throw
  * ServiceUnreachableError themselves; a kafkajs or postgres.js connection error that escaped one
@@ -51,6 +61,10 @@ async function asServiceUnreachable(error: unknown): Promise<ServiceUnreachableE
     // A non-retriable kafkajs error is about reaching the broker only if its cause is.
     if (name !== 'KafkaJSNonRetriableError' || reason !== (error as Error).message)
       return new ServiceUnreachableError('Kafka', env.KAFKA_BROKERS, reason, { cause: error });
+  }
+  if (platformaticNetworkError(error)) {
+    const { platformaticRootReason } = await import('../pipeline/index.js');
+    return new ServiceUnreachableError('Kafka', env.KAFKA_BROKERS, platformaticRootReason(error), { cause: error });
   }
   const { postgresUnreachableReason } = await import('../stages/shared/pg-wait.js');
   const reason = postgresUnreachableReason(error);

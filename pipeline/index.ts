@@ -37,6 +37,7 @@ export {
   type PartitionStateOptions,
   PartitionStateStore,
 } from './partition-state.js';
+export { platformaticRootReason } from './platformatic-client.js';
 export {
   formatRunSummary,
   type RunSummary,

@@ -3,13 +3,15 @@ import { loadEnv } from '../../config/load.js';
 import { type Command, UsageError } from '../command.js';
 import { ingestUsage, rollupsUsage, stateRebuildUsage } from './bench-usage.js';
 
-const runtimeUsage = `Usage: eaio bench runtime [--records <n>] [--partitions <n>] [--value-bytes <n>] [--json]
+const runtimeUsage = `Usage: eaio bench runtime [--records <n>] [--partitions <n>] [--value-bytes <n>] [--client kafkajs|platformatic|all] [--json]
 
 Runs on the real broker (KAFKA_BROKERS), on throw-away topics: a raw kafkajs consume, the runtime
 with the passthrough stage, and a hand-written raw kafkajs consume → produce with the same producer
 settings (idempotent, acks=all), plus the runtime with a sink stage that produces nothing (its
 consume-side cost next to the raw consume). Prints records/s and p50/p99 batch latency; the ratio of the
-runtime to the raw consume+produce is the runtime's overhead (target ≥ 80 %).`;
+runtime to the raw consume+produce is the runtime's overhead (target ≥ 80 %). The runtime runs are
+measured with each Kafka client --client names (default all: kafkajs and platformatic, side by side;
+platformatic needs Node 22.22+/24.6+).`;
 
 const usage = `Usage: eaio bench <runtime|ingest|state-rebuild|rollups> [options]    (npm run bench:runtime, npm run bench:ingest)
 
@@ -38,6 +40,7 @@ export const benchCommand: Command = {
         records: { type: 'string', default: '200000' },
         partitions: { type: 'string', default: '6' },
         'value-bytes': { type: 'string', default: '200' },
+        client: { type: 'string', default: 'all' },
         json: { type: 'boolean', default: false },
       },
     });
@@ -47,6 +50,12 @@ export const benchCommand: Command = {
           ? `unknown benchmark "${positionals[0]}"`
           : 'name a benchmark: runtime, ingest, state-rebuild or rollups',
       );
+    const clients =
+      values.client === 'all'
+        ? (['kafkajs', 'platformatic'] as const)
+        : ([values.client] as ['kafkajs' | 'platformatic']);
+    if (!clients.every((c) => c === 'kafkajs' || c === 'platformatic'))
+      throw new UsageError(`--client must be kafkajs, platformatic or all, not "${values.client}"`);
     const env = loadEnv();
     const { renderBench, runRuntimeBench } = await import('../../bench/runtime.js');
     const figures = await runRuntimeBench({
@@ -54,6 +63,7 @@ export const benchCommand: Command = {
       records: Number(values.records),
       partitions: Number(values.partitions),
       valueBytes: Number(values['value-bytes']),
+      clients,
     });
     console.log(values.json ? JSON.stringify(figures, null, 2) : renderBench(figures));
     return 0;

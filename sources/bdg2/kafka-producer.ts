@@ -1,10 +1,10 @@
 import { pino } from 'pino';
 import type { Env } from '../../config/schema.js';
 import type { ProducerPort } from '../../pipeline/index.js';
-import { KafkaBroker } from '../../pipeline/index.js';
+import { kafkaBrokerFromEnv } from '../../pipeline/index.js';
 
 /**
- * The producer of the CLI producers (replay): the runtime's own kafkajs adapter, so replayed
+ * The producer of the CLI producers (replay): the runtime's own adapter (KAFKA_CLIENT), so replayed
  * records are partitioned, size-bounded and acknowledged exactly like the stages' outputs.
  * Idempotent, acks from all in-sync replicas, one request in flight (per-partition order holds
  * across retries).
@@ -15,13 +15,10 @@ export interface CliProducer extends ProducerPort {
 }
 
 export function createCliProducer(env: Env, clientSuffix: string): CliProducer {
-  const broker = new KafkaBroker({
-    clientId: `${env.KAFKA_CLIENT_ID}-${clientSuffix}`,
-    brokers: env.KAFKA_BROKERS.split(',')
-      .map((b) => b.trim())
-      .filter(Boolean),
-    log: pino({ level: 'error' }),
-  });
+  const broker = kafkaBrokerFromEnv(
+    { ...env, KAFKA_CLIENT_ID: `${env.KAFKA_CLIENT_ID}-${clientSuffix}` },
+    pino({ level: 'error' }),
+  );
   const producer = broker.producer();
   return {
     connect: () => producer.connect(),
