@@ -18,4 +18,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   topics: async () => (await import('./commands/topics.js')).topicsCommand,
   jobs: async () => (await import('./commands/jobs.js')).jobsCommand,
   bench: async () => (await import('./commands/bench.js')).benchCommand,
+  eval: async () => (await import('./commands/eval.js')).evalCommand,
 };

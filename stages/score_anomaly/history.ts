@@ -1,0 +1,61 @@
+/**
+ * A meter's recent readings, one slot per UTC hour, in a ring buffer: the partition-owned state the
+ * anomaly features read. Missing hours are NaN. It keeps HISTORY_HOURS hours before the newest
+ * reading, enough for the hour-of-week medians (four weeks) plus a day of slack, and can be rebuilt
+ * from stored (time, value) rows, so a restart or rebalance does not leave a meter cold.
+ */
+export const HOUR_MS = 3_600_000;
+export const HISTORY_HOURS = 29 * 24;
+
+/** A stored reading: its hour (ms since epoch, UTC) and value. */
+export interface HistoryRow {
+  readonly timeMs: number;
+  readonly value: number;
+}
+
+export class MeterHistory {
+  private readonly slots = new Float64Array(HISTORY_HOURS).fill(Number.NaN);
+  /** Hour number (ms / HOUR_MS) of the newest reading held; -Infinity when empty. */
+  private newest = Number.NEGATIVE_INFINITY;
+
+  static fromRows(rows: Iterable<HistoryRow>): MeterHistory {
+    const history = new MeterHistory();
+    for (const row of rows) history.record(row.timeMs, row.value);
+    return history;
+  }
+
+  /** The newest hour held (hour number), or undefined when empty. */
+  get newestHour(): number | undefined {
+    return Number.isFinite(this.newest) ? this.newest : undefined;
+  }
+
+  /**
+   * Stores a reading. A later hour advances the window (hours skipped become NaN); an earlier hour
+   * still inside the window replaces that slot (a correction); an hour older than the window is
+   * ignored. A non-finite value is stored as missing.
+   */
+  record(timeMs: number, value: number): void {
+    const hour = Math.floor(timeMs / HOUR_MS);
+    if (hour > this.newest) {
+      const from = Number.isFinite(this.newest) ? Math.max(this.newest + 1, hour - HISTORY_HOURS + 1) : hour;
+      for (let h = from; h < hour; h++) this.slots[this.index(h)] = Number.NaN;
+      this.newest = hour;
+    } else if (hour <= this.newest - HISTORY_HOURS) {
+      return;
+    }
+    this.slots[this.index(hour)] = Number.isFinite(value) ? value : Number.NaN;
+  }
+
+  /**
+   * The value at an hour number, NaN when missing or outside the window. Only hours strictly before
+   * `before` are visible, so a feature computed for hour `before` cannot see it or anything later.
+   */
+  at(hour: number, before: number): number {
+    if (hour >= before || hour > this.newest || hour <= this.newest - HISTORY_HOURS) return Number.NaN;
+    return this.slots[this.index(hour)] as number;
+  }
+
+  private index(hour: number): number {
+    return ((hour % HISTORY_HOURS) + HISTORY_HOURS) % HISTORY_HOURS;
+  }
+}
