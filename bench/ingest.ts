@@ -113,6 +113,8 @@ export interface PipelineFigure {
   readonly idleSeconds: number;
   /** Peak resident memory of each worker process in MiB (Linux VmHWM), in pipeline order. */
   readonly peakRssMiB?: readonly [string, number][];
+  /** Per worker, the peaks of RSS, V8 heap used and external (Buffer) memory its /metrics showed. */
+  readonly memoryPeaks?: readonly [string, MemoryPeaks][];
 }
 
 export interface RatioSummary {
@@ -194,6 +196,10 @@ async function freshDatabase(
   };
 }
 
+/** EAIO_BENCH_WORKER_FLAGS (space-separated), after the product's flags: V8 takes a flag's last value. */
+const extraWorkerFlags = (): readonly string[] =>
+  (process.env.EAIO_BENCH_WORKER_FLAGS ?? '').split(' ').filter(Boolean);
+
 interface StartedProcess {
   readonly child: ChildProcess;
   readonly args: readonly string[];
@@ -205,7 +211,7 @@ interface StartedProcess {
 /** Starts one `eaio run <args>` and resolves once all its stages hold partitions (/readyz). */
 async function startProcess(env: NodeJS.ProcessEnv, args: readonly string[]): Promise<StartedProcess> {
   let assignedAt: number | undefined;
-  const child = spawn(process.execPath, [...EAIO_NODE_FLAGS, 'bin/eaio.mjs', 'run', ...args], {
+  const child = spawn(process.execPath, [...EAIO_NODE_FLAGS, ...extraWorkerFlags(), 'bin/eaio.mjs', 'run', ...args], {
     cwd: process.cwd(),
     env,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -281,6 +287,37 @@ async function stageBusySeconds(port: number): Promise<Record<string, StageBatch
     busy[stage as string] = { ...entry, [field]: entry[field] + Number(value) };
   }
   return busy;
+}
+
+/** Peaks of a worker's memory figures (MiB) over a run, from its /metrics. */
+export interface MemoryPeaks {
+  rss: number;
+  heapUsed: number;
+  external: number;
+}
+
+const MEMORY_SERIES: Readonly<Record<string, keyof MemoryPeaks>> = {
+  process_resident_memory_bytes: 'rss',
+  nodejs_heap_size_used_bytes: 'heapUsed',
+  nodejs_external_memory_bytes: 'external',
+};
+
+/** Samples a worker's memory every `everyMs` until stopped; the peaks of each figure. */
+function sampleMemory(port: number, everyMs = 500): { stop: () => MemoryPeaks } {
+  const peaks: MemoryPeaks = { rss: 0, heapUsed: 0, external: 0 };
+  const timer = setInterval(async () => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`).catch(() => undefined))?.text().catch(() => '');
+    for (const [, name, value] of (text ?? '').matchAll(/^([a-z_]+)(?:\{[^}]*\})? ([0-9.e+-]+)$/gm)) {
+      const field = MEMORY_SERIES[name as string];
+      if (field) peaks[field] = Math.max(peaks[field], Number(value) / 1_048_576);
+    }
+  }, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peaks;
+    },
+  };
 }
 
 /**
@@ -451,6 +488,7 @@ async function measurePipeline(
       ...workers.map((w) => [w.child.pid ?? -1, `eaio run ${w.args.join(' ')}`] as [number, string]),
     ]);
     const cpuBefore = snapshotCpu(labels);
+    const memory = workers.map((w) => sampleMemory(w.port));
     const idleBefore = idleSeconds();
     // Backlog: the worker has been consuming since its partitions were assigned; count from there.
     const startedAt = timing === 'backlog' ? performance.now() - (Date.now() - started.assignedAt) : performance.now();
@@ -496,6 +534,13 @@ async function measurePipeline(
     const peakRss = workers.map(
       (w) => [`eaio run ${w.args.join(' ')}`, peakRssMiB(w.child.pid ?? -1)] as [string, number],
     );
+    const memoryPeaks = workers.map(
+      (w, i) =>
+        [`eaio run ${w.args.join(' ')}`, memory[i]?.stop() ?? { rss: 0, heapUsed: 0, external: 0 }] as [
+          string,
+          MemoryPeaks,
+        ],
+    );
     const idle = idleSeconds() - idleBefore;
     const busy =
       workerExit === undefined
@@ -527,6 +572,7 @@ async function measurePipeline(
       cpuSeconds,
       idleSeconds: idle,
       peakRssMiB: peakRss,
+      memoryPeaks,
     };
   } finally {
     await Promise.all(
@@ -576,7 +622,15 @@ export function renderIngest(f: IngestFigures): string {
         .map(([group, seconds]) => `${group} ${seconds.toFixed(1)}`)
         .join(', ')}${Number.isNaN(p.idleSeconds) ? '' : `; idle ${p.idleSeconds.toFixed(1)}`}`,
       ...(p.peakRssMiB?.length
-        ? [`  peak RSS: ${p.peakRssMiB.map(([name, mib]) => `${name} ${mib.toFixed(0)} MiB`).join(', ')}`]
+        ? [
+            `  peak RSS: ${p.peakRssMiB.map(([name, mib]) => `${name} ${mib.toFixed(0)} MiB`).join(', ')}`,
+            `  sampled peaks (every 0.5 s): ${(p.memoryPeaks ?? [])
+              .map(
+                ([name, m]) =>
+                  `${name} heap used ${m.heapUsed.toFixed(0)}, external ${m.external.toFixed(0)}, rss ${m.rss.toFixed(0)} MiB`,
+              )
+              .join('; ')}`,
+          ]
         : []),
       `  COPY ceiling right after (same rows, empty copy of meter_readings, median of ${p.copy.runSeconds.map((x) => `${x.toFixed(2)} s`).join(' / ')}): ${rate(p.copy.rowsPerSecond)} → ratio ${percent(p.ratio)}`,
     ]),

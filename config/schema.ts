@@ -16,6 +16,14 @@ export const envSchema = z.object({
     .describe(
       'Kafka client library of the workers and commands: kafkajs, or platformatic (@platformatic/kafka, needs Node.js 22.22+ or 24.6+). Both partition keys alike and can share a consumer group.',
     ),
+  KAFKA_FETCH_MAX_BYTES_PER_PARTITION: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1_048_576)
+    .describe(
+      'Most bytes one fetch takes from one partition: with the partitions fetched at once, it bounds how much a worker holds in memory (lower it to trade throughput for memory).',
+    ),
   KAFKA_FETCH_MAX_WAIT_MS: z.coerce
     .number()
     .int()

@@ -15,11 +15,15 @@ export function loggerFromEnv(env: Pick<Env, 'LOG_LEVEL'>, name = 'eaio', fd?: 1
 
 /** The broker of the client KAFKA_CLIENT names (kafkajs when unset); platformatic is loaded only if chosen. */
 export function kafkaBrokerFromEnv(
-  env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> & Partial<Pick<Env, 'KAFKA_FETCH_MAX_WAIT_MS' | 'KAFKA_CLIENT'>>,
+  env: Pick<Env, 'KAFKA_BROKERS' | 'KAFKA_CLIENT_ID'> &
+    Partial<Pick<Env, 'KAFKA_FETCH_MAX_WAIT_MS' | 'KAFKA_FETCH_MAX_BYTES_PER_PARTITION' | 'KAFKA_CLIENT'>>,
   log: Logger,
 ): ClusterBroker {
   const options = {
     ...(env.KAFKA_FETCH_MAX_WAIT_MS === undefined ? {} : { maxWaitTimeMs: env.KAFKA_FETCH_MAX_WAIT_MS }),
+    ...(env.KAFKA_FETCH_MAX_BYTES_PER_PARTITION === undefined
+      ? {}
+      : { maxBytesPerPartition: env.KAFKA_FETCH_MAX_BYTES_PER_PARTITION }),
     brokers: env.KAFKA_BROKERS.split(',')
       .map((b) => b.trim())
       .filter(Boolean),

@@ -4,6 +4,7 @@
  * Returns the exit code; the caller exits the process with it.
  */
 import type { Logger } from 'pino';
+import { collectDefaultMetrics } from 'prom-client';
 import type { AdminPort, Broker } from './broker.js';
 import { errorMessage } from './errors.js';
 import { type HealthServer, startHealthServer } from './health.js';
@@ -75,6 +76,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const registry = createRegistry();
   // Two pipelines (topic prefixes) scraped by one Prometheus stay apart.
   registry.setDefaultLabels({ pipeline: options.runner.naming.prefix });
+  // Memory, CPU, event-loop lag and GC of the process: what a worker costs, next to what it does.
+  collectDefaultMetrics({ register: registry });
   const producer = options.broker.producer();
   const runners = options.stages.map(
     (stage) => new StageRunner(stage, { broker: options.broker, log, registry, producer }, options.runner),

@@ -26,6 +26,9 @@ combination of --client, --mode and --replay is measured in the same run, one af
   --json       print the figures as JSON
   --keep       keep the database and topics afterwards
 
+EAIO_BENCH_WORKER_FLAGS='--max-semi-space-size=16' (for example) starts the workers with other V8
+flags than the product's (cli/node-flags.ts), to compare memory and speed.
+
 Ends with one line per client, mode and replay:
   bench ingest: client=… mode=chained|layout|topics replay=… readings=… readings_per_s=… copy_per_s=… ratio=…`;
 
