@@ -14,7 +14,7 @@ COPY package.json package-lock.json .npmrc ./
 RUN npm ci
 COPY . .
 # Empty source folders are not tracked by git; create them so the runtime COPYs never miss.
-RUN mkdir -p bin cli config pipeline stages domain sources jobs bench api sql models grafana \
+RUN mkdir -p bin cli config pipeline stages domain sources jobs bench eval api sql models grafana \
  && npx tsc --noEmit -p . \
  && npm prune --omit=dev
 
@@ -37,6 +37,7 @@ COPY --from=build /app/domain ./domain
 COPY --from=build /app/sources ./sources
 COPY --from=build /app/jobs ./jobs
 COPY --from=build /app/bench ./bench
+COPY --from=build /app/eval ./eval
 COPY --from=build /app/api ./api
 COPY --from=build /app/sql ./sql
 COPY --from=build /app/models ./models

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { evaluateAnomalies, formatEval } from '../../eval/anomalies.js';
 import { DEFAULT_THRESHOLD } from '../../stages/score_anomaly/model.js';
 import { type Command, UsageError } from '../command.js';
 
@@ -82,6 +81,8 @@ export const evalCommand: Command = {
       return 1;
     }
     try {
+      // Loaded only here: `eaio --help` lists this command without loading the evaluation.
+      const { evaluateAnomalies, formatEval } = await import('../../eval/anomalies.js');
       const result = await evaluateAnomalies({
         lead,
         metadata,
