@@ -72,7 +72,17 @@ function timedBroker(broker: Broker, latencies: number[], clock: Clock): Broker 
     readTopic: (t) => broker.readTopic(t),
     consumer(options): ConsumerPort {
       const inner = broker.consumer(options);
-      return Object.assign(Object.create(inner) as ConsumerPort, {
+      // Every method runs on the adapter itself (a prototype wrapper would let connect() set its
+      // state on the wrapper, out of the adapter's sight).
+      return {
+        connect: () => inner.connect(),
+        subscribe: (topics) => inner.subscribe(topics),
+        pause: (tp) => inner.pause(tp),
+        resume: (tp) => inner.resume(tp),
+        seek: (offset) => inner.seek(offset),
+        commit: (offsets) => inner.commit(offsets),
+        stop: (beforeLeave) => inner.stop(beforeLeave),
+        disconnect: () => inner.disconnect(),
         run: (handlers: ConsumerHandlers) =>
           inner.run({
             ...handlers,
@@ -83,7 +93,7 @@ function timedBroker(broker: Broker, latencies: number[], clock: Clock): Broker 
               latencies.push(performance.now() - t0);
             },
           }),
-      });
+      };
     },
   };
 }
