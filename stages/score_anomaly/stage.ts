@@ -209,11 +209,27 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     isTransient: (error) => classifyPgError(error) === 'retry',
   });
 
+  /**
+   * The runner hands in no record of a partition before its state is built; a direct call (a test,
+   * a tool) gets a state of its own for that partition, filled at first sight of each meter.
+   */
+  const unassigned = new Map<string, PartitionHistories>();
+  const historiesOf = (tp: TopicPartition): PartitionHistories => {
+    if (state.has(tp)) return state.get(tp);
+    const key = `${tp.topic}\u0000${tp.partition}`;
+    let histories = unassigned.get(key);
+    if (!histories) {
+      histories = new Map();
+      unassigned.set(key, histories);
+    }
+    return histories;
+  };
+
   /** Histories of the batch's meters that this assignment has not loaded yet, in one query. */
   async function loadMissing(batch: readonly { value: EnrichedReading; raw: TopicPartition }[]): Promise<void> {
     const missing = new Map<string, PartitionHistories>();
     for (const e of batch) {
-      const histories = state.get(e.raw);
+      const histories = historiesOf(e.raw);
       if (!histories.has(e.value.meter_id)) missing.set(e.value.meter_id, histories);
     }
     if (missing.size === 0) return;
@@ -274,7 +290,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
         const none: StaticAttributes = {};
         batch.forEach((e, i) => {
           const r = e.value;
-          const history = state.get(e.raw).get(r.meter_id) as MeterHistory;
+          const history = historiesOf(e.raw).get(r.meter_id) as MeterHistory;
           const timeMs = parseTime(r.time);
           const summary = computeFeatures(
             history,
