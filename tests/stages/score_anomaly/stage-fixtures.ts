@@ -2,6 +2,7 @@
 import type { EnrichedReading } from '../../../domain/messages.js';
 import type { Envelope, RawRecord } from '../../../pipeline/index.js';
 import { enrichReading } from '../../../stages/enrich_weather/enrich.js';
+import type { AttributesByBuilding } from '../../../stages/score_anomaly/attributes.js';
 import { type HistoryRow, MeterHistory } from '../../../stages/score_anomaly/history.js';
 import type { LoadedHistories } from '../../../stages/score_anomaly/history-store.js';
 import type { ScoreSources } from '../../../stages/score_anomaly/stage.js';
@@ -57,6 +58,9 @@ export class MemorySources implements ScoreSources {
   constructor(
     readonly stored: ReadonlyMap<string, readonly HistoryRow[]> = new Map(),
     readonly known: readonly string[] = [...stored.keys()],
+    readonly buildings: AttributesByBuilding = new Map([
+      ['Panther_office_Karla', { timeZone: 'US/Eastern', primaryUse: 'office', areaSqm: 1000 }],
+    ]),
   ) {}
   async meters(): Promise<readonly string[]> {
     return this.known;
@@ -75,7 +79,7 @@ export class MemorySources implements ScoreSources {
     }
     return { histories, rows, newest };
   }
-  async attributes() {
-    return new Map([['Panther_office_Karla', { timeZone: 'US/Eastern', primaryUse: 'office', areaSqm: 1000 }]]);
+  async attributes(): Promise<AttributesByBuilding> {
+    return this.buildings;
   }
 }
