@@ -210,6 +210,18 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
   });
 
   /**
+   * Partitions are processed concurrently; their inferences run one at a time, so each has the
+   * session to itself (the histogram then times inference, not a queue of them) and the event
+   * loop is not competing with several inference threads at once.
+   */
+  let inferring: Promise<unknown> = Promise.resolve();
+  const inferOneAtATime = <T>(run: () => Promise<T>): Promise<T> => {
+    const next = inferring.then(run, run);
+    inferring = next.catch(() => undefined);
+    return next;
+  };
+
+  /**
    * The runner hands in no record of a partition before its state is built; a direct call (a test,
    * a tool) gets a state of its own for that partition, filled at first sight of each meter.
    */
@@ -303,9 +315,12 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
           confidence[i] = summary.confidence;
           history.record(timeMs, r.value);
         });
-        const started = performance.now();
-        const scores = await scorer.score(features, batch.length);
-        inference?.observe((performance.now() - started) / 1000);
+        const scores = await inferOneAtATime(async () => {
+          const started = performance.now();
+          const result = await scorer.score(features, batch.length);
+          inference?.observe((performance.now() - started) / 1000);
+          return result;
+        });
 
         let flagged = 0;
         let cold = 0;
