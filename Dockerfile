@@ -40,6 +40,7 @@ COPY --from=build /app/bench ./bench
 COPY --from=build /app/eval ./eval
 COPY --from=build /app/api ./api
 COPY --from=build /app/sql ./sql
+COPY --from=build /app/eval ./eval
 COPY --from=build /app/models ./models
 COPY --from=build /app/grafana ./grafana
 # The base image's unprivileged `node` user (uid 1000); tsx caches transpiled files under /tmp.

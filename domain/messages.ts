@@ -139,10 +139,78 @@ export const EnrichedReadingSchema = ValidatedReadingSchema.extend({
 });
 export type EnrichedReading = z.infer<typeof EnrichedReadingSchema>;
 
+const anomalyScore = z.number().min(0).max(1).describe("The model's anomaly score of the reading, 0 (normal) to 1.");
+const expectedValue = z
+  .number()
+  .nullable()
+  .describe(
+    "What the meter's own past says this hour should read (same local hour, same kind of day); null without usable history.",
+  );
+const scoreConfidence = z
+  .number()
+  .min(0)
+  .max(1)
+  .describe("Share of the meter's past 7 days with a reading: how much history the score stands on (0 = none).");
+const coldStart = z
+  .boolean()
+  .describe('True when the meter has too little history for a confident score (confidence below the setting).');
+const modelVersion = z
+  .string()
+  .min(1)
+  .max(200)
+  .describe('The model that scored it: `<file name>@<first 12 hex of its sha256>`.');
+const anomalyFeatures = z
+  .record(z.string(), z.number())
+  .describe('The model inputs of the reading by name (models/anomaly/MODEL_CARD.md): what drove the score.');
+
+export const ScoredReadingSchema = EnrichedReadingSchema.extend({
+  anomaly_score: anomalyScore,
+  is_anomaly: z.boolean().describe('`anomaly_score >= EAIO_SCORE_ANOMALY_THRESHOLD`.'),
+  expected_value: expectedValue,
+  confidence: scoreConfidence,
+  cold_start: coldStart,
+  model_version: modelVersion,
+  anomaly_features: anomalyFeatures
+    .optional()
+    .describe('Present on flagged readings only: the model inputs by name, what drove the score.'),
+}).meta({
+  title: 'ScoredReading v1',
+  description:
+    'An enriched reading with its anomaly score, flag, expected value and the model version. Topic `readings.scored.v1`, key = meter_id.',
+});
+export type ScoredReading = z.infer<typeof ScoredReadingSchema>;
+
+export const AnomalyAlertSchema = z
+  .object({
+    schema_version: schemaVersion,
+    meter_id: meterId,
+    building_id: buildingId,
+    site_id: siteId,
+    meter_type: meterType,
+    time: z.iso.datetime().describe('Start of the flagged hour, ISO-8601 UTC.'),
+    value: z.number().describe('The reading, in `unit`.'),
+    unit: z.enum(['kWh', 'L']),
+    expected_value: expectedValue,
+    anomaly_score: anomalyScore,
+    threshold: z.number().min(0).max(1).describe('The threshold the score reached.'),
+    confidence: scoreConfidence,
+    cold_start: coldStart,
+    model_version: modelVersion,
+    features: anomalyFeatures,
+  })
+  .meta({
+    title: 'AnomalyAlert v1',
+    description:
+      'A reading flagged as anomalous. Topic `anomalies.v1`, key = meter_id; at-least-once: consumers dedupe on (meter_id, time).',
+  });
+export type AnomalyAlert = z.infer<typeof AnomalyAlertSchema>;
+
 /** Every message schema with the file its JSON Schema is generated into. */
 export const MESSAGE_SCHEMAS = {
   'raw-reading.v1.json': RawReadingSchema,
   'validated-reading.v1.json': ValidatedReadingSchema,
   'weather-observation.v1.json': WeatherObservationSchema,
   'enriched-reading.v1.json': EnrichedReadingSchema,
+  'scored-reading.v1.json': ScoredReadingSchema,
+  'anomaly-alert.v1.json': AnomalyAlertSchema,
 } as const;

@@ -3,7 +3,7 @@
  * not prom-client's global one — so tests can run several workers in one process.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { StageCounter, StageMetrics } from './stage.js';
+import type { StageCounter, StageHistogram, StageMetrics } from './stage.js';
 
 /** Names of the counters stages own: `eaio_<name>_total` (see StageMetrics). */
 export const STAGE_COUNTER_PREFIX = 'eaio_';
@@ -129,7 +129,31 @@ export class PipelineMetrics {
         };
         return handle;
       },
+      histogram: (name: string, help: string, buckets: readonly number[]) => {
+        const histogram = this.stageHistogram(name, help, buckets);
+        const handle: StageHistogram = { observe: (value) => histogram.observe({ stage }, value) };
+        return handle;
+      },
     };
+  }
+
+  private readonly stageHistograms = new Map<string, Histogram<'stage'>>();
+
+  private stageHistogram(name: string, help: string, buckets: readonly number[]): Histogram<'stage'> {
+    if (!STAGE_COUNTER_NAME.test(name) || name.endsWith(STAGE_COUNTER_SUFFIX))
+      throw new Error(`stage histogram "${name}": use snake_case ending with its unit, without _total`);
+    let histogram = this.stageHistograms.get(name);
+    if (!histogram) {
+      histogram = new Histogram({
+        name: `${STAGE_COUNTER_PREFIX}${name}`,
+        help,
+        labelNames: ['stage'],
+        buckets: [...buckets],
+        registers: [this.registry],
+      });
+      this.stageHistograms.set(name, histogram);
+    }
+    return histogram;
   }
 
   private stageCounter(name: string, help: string, labelNames: readonly string[]): Counter<string> {

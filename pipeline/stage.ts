@@ -165,6 +165,16 @@ export interface StageMetrics {
    * returns the same counter, with the same labels.
    */
   counter<L extends string = never>(name: string, help: string, labelNames?: readonly L[]): StageCounter<L>;
+  /**
+   * The histogram `eaio_<name>` (the name ends with its unit, e.g. `_seconds`), labelled `stage`;
+   * asking again for a name returns the same histogram.
+   */
+  histogram?(name: string, help: string, buckets: readonly number[]): StageHistogram;
+}
+
+/** A histogram a stage owns (see `StageMetrics`). */
+export interface StageHistogram {
+  observe(value: number): void;
 }
 
 /**

@@ -24,10 +24,17 @@ import {
 } from './descriptor.js';
 import { enrichWeatherStage } from './enrich_weather/index.js';
 import { passthroughStage } from './passthrough/index.js';
+import { scoreAnomalyStage } from './score_anomaly/index.js';
 import { validateStage } from './validate/index.js';
 import { writeHypertableStage } from './write_hypertable/index.js';
 
-export const stageDescriptors = [passthroughStage, validateStage, enrichWeatherStage, writeHypertableStage] as const;
+export const stageDescriptors = [
+  passthroughStage,
+  validateStage,
+  enrichWeatherStage,
+  scoreAnomalyStage,
+  writeHypertableStage,
+] as const;
 
 export type StageName = (typeof stageDescriptors)[number]['name'];
 

@@ -42,3 +42,11 @@ export const rollupsUsage = `Usage: eaio bench rollups [--meters 1000] [--days 3
 On a throw-away database (plain PostgreSQL path): the writer's batch with the roll-ups' change log
 on and off, alternated, and the incremental refresh after one batch against a full recompute;
 one key=value line.`;
+
+export const scoreUsage = `Usage: eaio bench score [--meters 500] [--hours 336] [--partitions 6] [--batch 2000] [--client kafkajs|platformatic]
+
+The score_anomaly stage alone on the real broker: synthetic enriched readings (meters × hours, each
+meter in time order) on a throw-away topic, scored from the first fetched batch until all are on
+readings.scored.v1. Reports scored readings/s and the inference time per batch (p50 / p99); history
+starts empty and the catalog is in memory (no PostgreSQL). One key=value line:
+  bench score: client=… readings=… readings_per_s=… inference_p50_ms=… inference_p99_ms=… …`;

@@ -91,7 +91,14 @@ export async function loadAnomalyModel(path: string): Promise<AnomalyModel> {
   const ort = await import('onnxruntime-node');
   let session: Session;
   try {
-    session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+    // One thread per run, no spinning: the stage runs one inference per partition's batch at once,
+    // and spinning pool threads starved the event loop that decodes and produces (bench score).
+    session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    });
   } catch (error) {
     throw new ModelContractError(`anomaly model ${path} is not a loadable ONNX model: ${(error as Error).message}`);
   }

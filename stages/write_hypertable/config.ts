@@ -6,9 +6,9 @@ export const writeHypertableSettings = z.object({
   EAIO_WRITE_HYPERTABLE_INPUT_TOPIC: z
     .string()
     .regex(/^[a-zA-Z0-9._-]+$/, 'a logical topic name, e.g. readings.scored.v1')
-    .default(TOPICS.readingsEnriched)
+    .default(TOPICS.readingsScored)
     .describe(
-      'Logical topic the writer stores (readings.enriched.v1 now; readings.scored.v1 once score_anomaly runs).',
+      "Logical topic the writer stores: score_anomaly's readings.scored.v1, or readings.enriched.v1 to store readings unscored.",
     ),
   EAIO_WRITE_HYPERTABLE_BATCH_RECORDS: z.coerce
     .number()

@@ -5,7 +5,7 @@ import { toWriteHypertableConfig, writeHypertableAliases, writeHypertableSetting
 export const writeHypertableStage = defineStage({
   name: 'write_hypertable',
   summary:
-    'stores readings in meter_readings (idempotent on meter and hour) with the consumed offsets in the same transaction',
+    'stores readings in meter_readings (idempotent on meter and hour) and flagged ones in anomalies, with the consumed offsets in the same transaction',
   settings: { schema: writeHypertableSettings, aliases: writeHypertableAliases, toConfig: toWriteHypertableConfig },
   inputs: (config) => [config.inputTopic],
   outputs: () => ({}),

@@ -1,18 +1,76 @@
 /** Pure parts of write_hypertable: payload → row, duplicates within a batch, offsets to store. */
 import { z } from 'zod';
-import { EnrichedReadingSchema } from '../../domain/messages.js';
+import { EnrichedReadingSchema, ScoredReadingSchema } from '../../domain/messages.js';
 import { isoTime, parseTime } from '../../domain/time-memo.js';
 import type { Envelope, StoredOffset } from '../../pipeline/index.js';
 
 /**
- * What the writer accepts: an EnrichedReading, optionally scored. score_anomaly will later sit
- * between enrich_weather and the writer and add these two fields; the writer stores either.
+ * What the writer accepts: a ScoredReading (score_anomaly's output), or an EnrichedReading without
+ * scores (EAIO_WRITE_HYPERTABLE_INPUT_TOPIC=readings.enriched.v1); it stores either.
  */
 export const WritableReadingSchema = EnrichedReadingSchema.extend({
   anomaly_score: z.number().nullable().optional(),
   is_anomaly: z.boolean().nullable().optional(),
+  expected_value: ScoredReadingSchema.shape.expected_value.optional(),
+  confidence: ScoredReadingSchema.shape.confidence.optional(),
+  cold_start: ScoredReadingSchema.shape.cold_start.optional(),
+  model_version: ScoredReadingSchema.shape.model_version.optional(),
+  anomaly_features: ScoredReadingSchema.shape.anomaly_features,
 });
 export type WritableReading = z.infer<typeof WritableReadingSchema>;
+
+/** A row of `anomalies`: a flagged reading (is_anomaly with its score and model). */
+export interface AnomalyRow {
+  readonly meter_id: string;
+  readonly time: string;
+  readonly building_id: string;
+  readonly site_id: string;
+  readonly meter_type: string;
+  readonly value: number;
+  readonly expected_value: number | null;
+  readonly anomaly_score: number;
+  readonly confidence: number;
+  readonly cold_start: boolean;
+  readonly model_version: string;
+  /** JSON text of the features by name. */
+  readonly features: string;
+}
+
+/** What a batch does to `anomalies`: the flagged latest versions, and the keys whose latest version is not flagged. */
+export interface AnomalyChanges {
+  readonly flagged: AnomalyRow[];
+  readonly cleared: { readonly meter_id: string; readonly time: string }[];
+}
+
+/**
+ * Per (meter, hour), the latest version of the batch decides (as for meter_readings): flagged → a
+ * row of `anomalies`, not flagged → no row. Readings without a score (unscored input) change nothing.
+ */
+export function anomalyChanges(readings: readonly WritableReading[]): AnomalyChanges {
+  const latest = new Map<string, WritableReading>();
+  for (const r of readings) latest.set(`${r.meter_id}\u0000${parseTime(r.time)}`, r);
+  const flagged: AnomalyRow[] = [];
+  const cleared: { meter_id: string; time: string }[] = [];
+  for (const r of latest.values()) {
+    if (r.is_anomaly === true && r.anomaly_score != null && r.model_version !== undefined)
+      flagged.push({
+        meter_id: r.meter_id,
+        time: r.time,
+        building_id: r.building_id,
+        site_id: r.site_id,
+        meter_type: r.meter_type,
+        value: r.value,
+        expected_value: r.expected_value ?? null,
+        anomaly_score: r.anomaly_score,
+        confidence: r.confidence ?? 0,
+        cold_start: r.cold_start ?? false,
+        model_version: r.model_version,
+        features: JSON.stringify(r.anomaly_features ?? {}),
+      });
+    else if (r.anomaly_score != null) cleared.push({ meter_id: r.meter_id, time: r.time });
+  }
+  return { flagged, cleared };
+}
 
 /** Columns of `meter_readings` the writer sets, in statement order. */
 export const ROW_COLUMNS = [

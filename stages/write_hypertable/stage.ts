@@ -11,13 +11,14 @@ import type { Sql } from 'postgres';
 import { parseTime } from '../../domain/time-memo.js';
 import { jsonCodec, ok, type Stage, type StageContext, stageResults } from '../../pipeline/index.js';
 import type { StageClients } from '../descriptor.js';
-import { enrichedReadingCodec } from '../shared/message-codecs.js';
+import { enrichedReadingCodec, scoredReadingCodec } from '../shared/message-codecs.js';
 import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { pgDeadLetterCode } from '../shared/pg-errors.js';
 import { waitForPostgres } from '../shared/pg-wait.js';
 import { writeHypertableCodes } from './codes.js';
 import { type WriteHypertableConfig, writeHypertableDefaults } from './config.js';
 import {
+  anomalyChanges,
   latestPerMeterHourCounted,
   nextOffsets,
   toMeterReadingRow,
@@ -39,11 +40,11 @@ export interface WriteHypertableDeps {
   readonly hooks?: WriterHooks;
 }
 
-/** An EnrichedReading is a WritableReading without scores: values typed as one need no re-check. */
+/** Scored and enriched readings are WritableReadings: values typed as one need no re-check. */
 export const writableReadingCodec = jsonCodec<WritableReading>(
   (v) => WritableReadingSchema.parse(v),
   (r) => parseTime(r.time),
-  { trusts: [enrichedReadingCodec as never] },
+  { trusts: [scoredReadingCodec as never, enrichedReadingCodec as never] },
 );
 
 const { deadLetter } = stageResults(writeHypertableCodes);
@@ -112,7 +113,7 @@ export function createWriteHypertableStage(deps: WriteHypertableDeps): Stage<Wri
       const offsets = ctx.inputEnd ?? nextOffsets(batch);
       if (rows.length === 0 && offsets.length === 0) return [];
       try {
-        const written = await opened().write(rows, offsets);
+        const written = await opened().write(rows, offsets, anomalyChanges(batch.map((e) => e.value)));
         countWritten(ctx, written, superseded);
       } catch (error) {
         // Alone (the runner's one-by-one re-run), a data/constraint error is this record's fault.

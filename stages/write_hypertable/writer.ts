@@ -10,7 +10,7 @@ import type { StoredOffset, TopicPartition } from '../../pipeline/index.js';
 import { TransientError } from '../../pipeline/index.js';
 import { pgArrayLiteral, pgArrayLiteralOf } from '../shared/pg-array.js';
 import { sqlState } from '../shared/pg-errors.js';
-import { type MeterReadingRow, monthsOf, ROW_COLUMNS, type RowColumn } from './rows.js';
+import { type AnomalyChanges, type MeterReadingRow, monthsOf, ROW_COLUMNS, type RowColumn } from './rows.js';
 
 const COLUMN_TYPES: Readonly<Record<RowColumn, string>> = {
   time: 'timestamptz',
@@ -77,6 +77,25 @@ const UPSERT_OFFSETS = `
   SELECT $1, topic, partition, next_offset FROM unnest($2::text[], $3::integer[], $4::bigint[]) AS o(topic, partition, next_offset)
   ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET
     next_offset = GREATEST(stage_offsets.next_offset, EXCLUDED.next_offset), updated_at = now()`;
+
+/** Flagged readings: latest wins, like meter_readings (a replay rewrites the same row). */
+const UPSERT_ANOMALIES = `
+  INSERT INTO anomalies (meter_id, time, building_id, site_id, meter_type, value, expected_value, anomaly_score,
+    confidence, cold_start, model_version, features)
+  SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::meter_type[], $6::float8[],
+    $7::float8[], $8::real[], $9::real[], $10::bool[], $11::text[], $12::jsonb[])
+  ON CONFLICT (meter_id, time) DO UPDATE SET
+    building_id = EXCLUDED.building_id, site_id = EXCLUDED.site_id, meter_type = EXCLUDED.meter_type,
+    value = EXCLUDED.value, expected_value = EXCLUDED.expected_value, anomaly_score = EXCLUDED.anomaly_score,
+    confidence = EXCLUDED.confidence, cold_start = EXCLUDED.cold_start, model_version = EXCLUDED.model_version,
+    features = EXCLUDED.features, detected_at = now()`;
+
+/** Readings whose latest version is not flagged lose their row. */
+const DELETE_ANOMALIES = `
+  DELETE FROM anomalies a USING unnest($1::text[], $2::timestamptz[]) AS k(meter_id, time)
+   WHERE a.meter_id = k.meter_id AND a.time = k.time`;
+
+const NO_ANOMALIES: AnomalyChanges = { flagged: [], cleared: [] };
 
 /**
  * New readings, the normal case, go in by plain INSERT: ON CONFLICT's speculative insertion costs
@@ -159,19 +178,29 @@ export class HypertableWriter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async write(rows: readonly MeterReadingRow[], offsets: readonly StoredOffset[]): Promise<WriteCounts> {
+  /**
+   * `anomalies`: the batch's flagged readings are stored with their rows; readings no longer
+   * flagged lose theirs on the upsert path only, since a batch that inserts plainly met no stored
+   * reading, and a stored anomaly always has its stored reading.
+   */
+  async write(
+    rows: readonly MeterReadingRow[],
+    offsets: readonly StoredOffset[],
+    anomalies: AnomalyChanges = NO_ANOMALIES,
+  ): Promise<WriteCounts> {
     await this.ensurePartitions(rows);
     const parameters = rows.length > 0 ? columnParameters(rows) : undefined;
+    const inserted = { ...anomalies, cleared: [] };
     try {
       if (parameters === undefined || this.now() < this.upsertUntil)
-        return upsertCounts(rows.length, await this.transaction(UPSERT_ROWS, parameters, offsets));
+        return upsertCounts(rows.length, await this.transaction(UPSERT_ROWS, parameters, offsets, anomalies));
       try {
-        await this.transaction(INSERT_ROWS, parameters, offsets);
+        await this.transaction(INSERT_ROWS, parameters, offsets, inserted);
         return { inserted: rows.length, updated: 0, unchanged: 0 };
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
         this.upsertUntil = this.now() + UPSERT_AFTER_CONFLICT_MS;
-        return upsertCounts(rows.length, await this.transaction(UPSERT_ROWS, parameters, offsets));
+        return upsertCounts(rows.length, await this.transaction(UPSERT_ROWS, parameters, offsets, anomalies));
       }
     } catch (error) {
       if (!isMissingPartition(error)) throw error;
@@ -192,9 +221,11 @@ export class HypertableWriter {
     statement: string,
     parameters: (string | null)[] | undefined,
     offsets: readonly StoredOffset[],
+    anomalies: AnomalyChanges,
   ): Promise<UpsertFigures> {
     return this.sql.begin(async (tx) => {
       const figures = parameters === undefined ? [] : await tx.unsafe<UpsertFigures[]>(statement, parameters, PREPARED);
+      await this.writeAnomalies(tx, anomalies);
       await this.hooks.afterRows?.(tx);
       await this.upsertOffsets(tx, offsets);
       return figures[0] ?? { stored: 0, written: 0 };
@@ -227,6 +258,35 @@ export class HypertableWriter {
     await this
       .sql`SELECT eaio_ensure_partitions(${`${first}-01T00:00:00Z`}::timestamptz, ${`${last}-01T00:00:00Z`}::timestamptz)`;
     for (const month of missing) this.readyMonths.add(month);
+  }
+
+  private async writeAnomalies(tx: TransactionSql, { flagged, cleared }: AnomalyChanges): Promise<void> {
+    if (cleared.length > 0)
+      await tx.unsafe(
+        DELETE_ANOMALIES,
+        [pgArrayLiteral(cleared.map((c) => c.meter_id)), pgArrayLiteral(cleared.map((c) => c.time))],
+        PREPARED,
+      );
+    if (flagged.length === 0) return;
+    const column = <K extends keyof (typeof flagged)[number]>(key: K) => pgArrayLiteral(flagged.map((a) => a[key]));
+    await tx.unsafe(
+      UPSERT_ANOMALIES,
+      [
+        column('meter_id'),
+        column('time'),
+        column('building_id'),
+        column('site_id'),
+        column('meter_type'),
+        column('value'),
+        column('expected_value'),
+        column('anomaly_score'),
+        column('confidence'),
+        column('cold_start'),
+        column('model_version'),
+        column('features'),
+      ],
+      PREPARED,
+    );
   }
 
   private async upsertOffsets(tx: TransactionSql, offsets: readonly StoredOffset[]): Promise<void> {

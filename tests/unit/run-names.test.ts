@@ -3,8 +3,8 @@ import { resolveStageNames } from '../../cli/commands/run.js';
 
 describe('eaio run: which stages (or chains) a command line names', () => {
   it('runs `all` as the pipeline stages, each on its own, or as one chain with --chain', () => {
-    expect(resolveStageNames(['all'])).toEqual(['validate', 'enrich_weather', 'write_hypertable']);
-    expect(resolveStageNames(['all'], true)).toEqual(['validate+enrich_weather+write_hypertable']);
+    expect(resolveStageNames(['all'])).toEqual(['validate', 'enrich_weather', 'score_anomaly', 'write_hypertable']);
+    expect(resolveStageNames(['all'], true)).toEqual(['validate+enrich_weather+score_anomaly+write_hypertable']);
   });
 
   it('keeps a+b chains as given, and joins named stages with --chain', () => {

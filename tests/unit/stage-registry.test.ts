@@ -20,7 +20,7 @@ describe('the stage registry', () => {
     const names = stageDescriptors.map((d) => d.name);
     expect(new Set(names).size).toBe(names.length);
     for (const name of names) expect(name).toMatch(/^[a-z][a-z0-9_]*$/);
-    expect(pipelineStages()).toEqual(['validate', 'enrich_weather', 'write_hypertable']);
+    expect(pipelineStages()).toEqual(['validate', 'enrich_weather', 'score_anomaly', 'write_hypertable']);
   });
 
   it.each(stageDescriptors.map((d) => [d.name, d] as const))(
@@ -57,11 +57,13 @@ describe('the stage registry', () => {
     const name = pipelineStages().join('+');
     const plan = stagePlan(name, naming, {});
     expect(plan.inputs).toEqual(['readings.raw.v1', 'weather.raw.v1']);
-    expect(plan.outputs).toEqual({});
-    expect(plan.group).toBe('reg.stage.validate+enrich_weather+write_hypertable');
+    // The sink's main output is none; score_anomaly's alerts are produced by the chain.
+    expect(plan.outputs).toEqual({ anomalies: 'anomalies.v1' });
+    expect(plan.group).toBe('reg.stage.validate+enrich_weather+score_anomaly+write_hypertable');
     expect(plan.deadLetterTopics).toEqual([
       'reg.dlq.validate.v1',
       'reg.dlq.enrich_weather.v1',
+      'reg.dlq.score_anomaly.v1',
       'reg.dlq.write_hypertable.v1',
     ]);
     expect(plan.storesOffsets).toBe(true);
@@ -71,11 +73,12 @@ describe('the stage registry', () => {
 
   it('a setting follows the environment, under its current or its former name', () => {
     expect(
-      stagePlan('write_hypertable', naming, { EAIO_WRITE_HYPERTABLE_INPUT_TOPIC: 'readings.scored.v1' }).inputs,
-    ).toEqual(['readings.scored.v1']);
-    expect(stagePlan('write_hypertable', naming, { EAIO_WRITER_INPUT_TOPIC: 'readings.scored.v1' }).inputs).toEqual([
-      'readings.scored.v1',
+      stagePlan('write_hypertable', naming, { EAIO_WRITE_HYPERTABLE_INPUT_TOPIC: 'readings.enriched.v1' }).inputs,
+    ).toEqual(['readings.enriched.v1']);
+    expect(stagePlan('write_hypertable', naming, { EAIO_WRITER_INPUT_TOPIC: 'readings.enriched.v1' }).inputs).toEqual([
+      'readings.enriched.v1',
     ]);
+    expect(stagePlan('write_hypertable', naming, {}).inputs).toEqual(['readings.scored.v1']);
   });
 });
 

@@ -1,7 +1,7 @@
 /**
  * End to end on the committed BDG2 sample, raw variant (zeros, a value at the non-existent
  * spring-forward hour, sites without weather): `eaio migrate`, `eaio import`, `eaio replay`, then
- * `eaio run validate enrich_weather write_hypertable --exit-when-idle` as a child process, against
+ * `eaio run validate enrich_weather score_anomaly write_hypertable --exit-when-idle` as a child process, against
  * a fresh database and a unique topic prefix. Then exact accounting, computed from the CSV files
  * independently of the replay code. A few hand-made bad readings ride along to prove that
  * rejects end as dead letters with the rule's specific code, and one reading in Wh to prove unit
@@ -54,7 +54,7 @@ const MODES = [
 ];
 
 describe.each(MODES)(
-  'BDG2 sample (raw) end to end: replay → validate → enrich_weather → write_hypertable, $name',
+  'BDG2 sample (raw) end to end: replay → validate → enrich_weather → score_anomaly → write_hypertable, $name',
   ({ run: stages, world }) => {
     it('accounts for every non-empty cell exactly: a row with the same value and weather, or a dead letter with a reason', async () => {
       const run = world().eaio;
@@ -105,6 +105,24 @@ describe.each(MODES)(
       for (const dead of injectedDead) expect(dead.message.length).toBeGreaterThan(0);
       const wh = rows.find((r) => readingKey(r.meter_id, r.time) === injectedKey);
       expect(wh).toMatchObject({ value: 5, unit: 'kWh' });
+
+      // score_anomaly scored every stored reading, and each flagged one is in anomalies once.
+      const [scores] = await sql<{ unscored: number; out_of_range: number; flag_mismatch: number; flagged: number }[]>`
+        SELECT count(*) FILTER (WHERE anomaly_score IS NULL OR is_anomaly IS NULL)::int AS unscored,
+               count(*) FILTER (WHERE anomaly_score < 0 OR anomaly_score > 1)::int AS out_of_range,
+               count(*) FILTER (WHERE is_anomaly <> (anomaly_score >= 0.5))::int AS flag_mismatch,
+               count(*) FILTER (WHERE is_anomaly)::int AS flagged
+          FROM meter_readings`;
+      expect(scores).toMatchObject({ unscored: 0, out_of_range: 0, flag_mismatch: 0 });
+      const [anomalies] = await sql<{ n: number; unmatched: number }[]>`
+        SELECT count(*)::int AS n,
+               count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM meter_readings m
+                 WHERE m.meter_id = a.meter_id AND m.time = a.time AND m.is_anomaly AND m.anomaly_score = a.anomaly_score))::int AS unmatched
+          FROM anomalies a`;
+      expect(anomalies).toEqual({ n: scores?.flagged, unmatched: 0 });
+      // The raw sample has zeros and flat stretches: some readings are flagged, far from all.
+      expect(scores?.flagged).toBeGreaterThan(0);
+      expect(scores?.flagged).toBeLessThan(rows.length / 10);
 
       // The worker refreshed the roll-ups as it stopped: a short run leaves them fresh, not empty.
       for (const view of ['meter_readings_hourly', 'meter_readings_daily']) {

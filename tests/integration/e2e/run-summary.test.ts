@@ -95,7 +95,7 @@ describe('eaio run --json: the run summary', () => {
 
     // The downstream stages until a signal, scraping /metrics just before it. The roll-up job's
     // clock never ticks in this test: only the worker going quiet can refresh the roll-ups.
-    const worker = eaio.start(['run', 'enrich_weather', 'write_hypertable', '--json'], {
+    const worker = eaio.start(['run', 'enrich_weather', 'score_anomaly', 'write_hypertable', '--json'], {
       ...noWait,
       LOG_LEVEL: 'info',
       EAIO_JOBS_AGGREGATE_REFRESH_CRON: '0 0 1 1 *',
@@ -144,10 +144,14 @@ describe('eaio run --json: the run summary', () => {
     expect(second).toMatchObject({ pipeline: eaio.prefix, reason: 'signal', exitCode: 0 });
 
     const enrich = stageOf(second, 'enrich_weather');
+    const score = stageOf(second, 'score_anomaly');
     const writer = stageOf(second, 'write_hypertable');
     expect(enrich.received).toBe(validate.sent);
     expect(enrich.received).toBe(enrich.sent + sum(enrich.skipped) + sum(enrich.deadLettered));
-    expect(writer.received).toBe(enrich.sent);
+    expect(score.received).toBe(enrich.sent);
+    // Every reading scored onto readings.scored.v1, plus one alert per flagged reading.
+    expect(score.sent).toBe(score.received + (score.counters.readings_flagged ?? 0));
+    expect(writer.received).toBe(score.received);
     expect(writer.sent).toBe(0);
     // A fresh table and distinct readings: every record the writer did not reject is a new row.
     expect(writer.counters).toEqual({
@@ -166,7 +170,7 @@ describe('eaio run --json: the run summary', () => {
       scraped
         .filter((s) => s.name === name && s.labels.stage === stage && (!label || s.labels[label[0]] === label[1]))
         .reduce((a, s) => a + s.value, 0);
-    for (const figures of [enrich, writer]) {
+    for (const figures of [enrich, score, writer]) {
       const { stage } = figures;
       expect(scrapedTotal('pipeline_records_received_total', stage)).toBe(figures.received);
       expect(scrapedTotal('pipeline_records_sent_total', stage)).toBe(figures.sent);

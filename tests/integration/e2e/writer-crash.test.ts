@@ -22,10 +22,10 @@ interface Mode {
 const MODES: readonly Mode[] = [
   {
     name: 'write_hypertable behind topics',
-    upstream: ['validate', 'enrich_weather'],
+    upstream: PIPELINE_STAGES.filter((stage) => stage !== 'write_hypertable'),
     killed: ['write_hypertable'],
     storedGroup: (prefix) => `${prefix}.stage.write_hypertable`,
-    storedTopic: (prefix) => `${prefix}.readings.enriched.v1`,
+    storedTopic: (prefix) => `${prefix}.readings.scored.v1`,
   },
   {
     name: `the chain ${CHAIN}`,

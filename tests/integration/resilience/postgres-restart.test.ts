@@ -147,7 +147,7 @@ describe('PostgreSQL stopped and started again', () => {
     expect(rows).toHaveLength(total);
 
     // The writer's stored offsets reached the end of its input.
-    const topic = `${eaio.prefix}.readings.enriched.v1`;
+    const topic = `${eaio.prefix}.readings.scored.v1`;
     const ends = await withAdmin((admin) => admin.fetchTopicOffsets(topic));
     const stored = await sql<{ partition: number; next_offset: string }[]>`
       SELECT partition, next_offset::text FROM stage_offsets

@@ -161,7 +161,12 @@ describe('write_hypertable on PostgreSQL', () => {
     for (const v of values) broker.append({ topic, key: meter, value: JSON.stringify(v) });
 
     const seen: string[] = [];
-    const stage = createWriteHypertableStage({ sql: db.sql, offsetsGroup: 't.stage.write_hypertable' });
+    // Stores unscored readings too, read from the enriched topic (EAIO_WRITE_HYPERTABLE_INPUT_TOPIC).
+    const stage = createWriteHypertableStage({
+      sql: db.sql,
+      offsetsGroup: 't.stage.write_hypertable',
+      config: { inputTopic: 'readings.enriched.v1' },
+    });
     const spy: Stage<WritableReading> = {
       ...stage,
       process: (b, c) => {
@@ -212,7 +217,13 @@ describe('write_hypertable on PostgreSQL', () => {
       const meter = 'Panther_office_Karla:electricity';
       for (const v of readings(3, '2017-06-01T00:00:00Z'))
         broker.append({ topic, key: meter, value: JSON.stringify(v) });
-      const runner = await run(createWriteHypertableStage({ sql: db.sql, offsetsGroup: 'g-fatal' }));
+      const runner = await run(
+        createWriteHypertableStage({
+          sql: db.sql,
+          offsetsGroup: 'g-fatal',
+          config: { inputTopic: 'readings.enriched.v1' },
+        }),
+      );
       await runner.finished;
       expect((runner.fatal as { code?: string } | undefined)?.code).toBe('42P01');
       expect(Number((await db.sql`SELECT count(*) AS n FROM meter_readings WHERE time >= '2017-06-01'`)[0]?.n)).toBe(0);

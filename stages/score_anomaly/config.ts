@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { DEFAULT_THRESHOLD } from './model.js';
+
+/** The committed model, relative to the EAIO installation. */
+export const COMMITTED_MODEL = 'models/anomaly/anomaly.onnx';
+const INSTALL_DIR = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Settings of the score_anomaly stage, read from its own environment variables. */
+export const scoreAnomalySettings = z.object({
+  EAIO_SCORE_ANOMALY_MODEL: z
+    .string()
+    .min(1)
+    .default(COMMITTED_MODEL)
+    .describe(
+      'ONNX anomaly model (its contract: models/anomaly/MODEL_CARD.md). A relative path is looked up in the current directory, then in the EAIO installation.',
+    ),
+  EAIO_SCORE_ANOMALY_THRESHOLD: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(DEFAULT_THRESHOLD)
+    .describe('A reading whose anomaly score is at least this is flagged (is_anomaly) and alerted.'),
+  EAIO_SCORE_ANOMALY_COLD_CONFIDENCE: z.coerce
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.25)
+    .describe(
+      "A score resting on less history than this (share of the meter's past 7 days with a reading) is marked cold_start.",
+    ),
+  EAIO_SCORE_ANOMALY_BATCH_RECORDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(20_000)
+    .default(2_000)
+    .describe('Most records per process call, scored in one inference.'),
+  EAIO_SCORE_ANOMALY_CATALOG_REFRESH_S: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86_400)
+    .default(300)
+    .describe("How often the buildings' static attributes (time zone, primary use, area) are reloaded."),
+  EAIO_SCORE_ANOMALY_DB_POOL: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(2)
+    .describe('PostgreSQL connections of the stage (history rebuilds and the catalog).'),
+});
+
+export interface ScoreAnomalyConfig {
+  readonly modelPath: string;
+  readonly threshold: number;
+  readonly coldConfidence: number;
+  readonly maxRecords: number;
+  readonly catalogRefreshMs: number;
+  readonly dbPool: number;
+}
+
+/** A relative model path: the current directory first, else the installation (where the committed one is). */
+export function resolveModelPath(path: string): string {
+  if (isAbsolute(path) || existsSync(path)) return resolve(path);
+  return resolve(INSTALL_DIR, path);
+}
+
+export function toScoreAnomalyConfig(env: z.infer<typeof scoreAnomalySettings>): ScoreAnomalyConfig {
+  return {
+    modelPath: resolveModelPath(env.EAIO_SCORE_ANOMALY_MODEL),
+    threshold: env.EAIO_SCORE_ANOMALY_THRESHOLD,
+    coldConfidence: env.EAIO_SCORE_ANOMALY_COLD_CONFIDENCE,
+    maxRecords: env.EAIO_SCORE_ANOMALY_BATCH_RECORDS,
+    catalogRefreshMs: env.EAIO_SCORE_ANOMALY_CATALOG_REFRESH_S * 1000,
+    dbPool: env.EAIO_SCORE_ANOMALY_DB_POOL,
+  };
+}
+
+export const scoreAnomalyDefaults = (): ScoreAnomalyConfig => toScoreAnomalyConfig(scoreAnomalySettings.parse({}));
