@@ -27,6 +27,9 @@ BEGIN
   IF eaio_has_timescaledb() THEN
     RETURN;
   END IF;
+  -- Writers wait until this migration commits: a reading written between the copy below and the
+  -- triggers' creation would otherwise reach neither the roll-ups nor the log.
+  LOCK TABLE meter_readings IN SHARE ROW EXCLUSIVE MODE;
   FOREACH v IN ARRAY ARRAY['meter_readings_hourly', 'meter_readings_daily'] LOOP
     EXECUTE format('DROP MATERIALIZED VIEW IF EXISTS %I', v);
     EXECUTE format(
@@ -38,6 +41,7 @@ BEGIN
     EXECUTE format('CREATE INDEX %I ON %I (building_id, bucket DESC)', v || '_building_bucket_idx', v);
     -- Read by everyone, written only by the refresh (it runs as the owner).
     EXECUTE format('REVOKE INSERT, UPDATE, DELETE ON %I FROM eaio_writer', v);
+    EXECUTE format('GRANT SELECT ON %I TO eaio_reader, eaio_writer', v);
   END LOOP;
 
   CREATE TABLE eaio_aggregate_dirty (
@@ -46,11 +50,23 @@ BEGIN
   );
   GRANT INSERT ON eaio_aggregate_dirty TO eaio_writer;
 
+  -- A fixed search_path: the writer's connection may set another one.
   CREATE FUNCTION eaio_mark_aggregates_dirty() RETURNS trigger
-  LANGUAGE plpgsql AS $fn$
+  LANGUAGE plpgsql SET search_path = public, pg_temp AS $fn$
   BEGIN
     INSERT INTO eaio_aggregate_dirty (day, meter_ids)
     SELECT date_trunc('day', time, 'UTC'), array_agg(DISTINCT meter_id) FROM changed_rows GROUP BY 1;
+    RETURN NULL;
+  END
+  $fn$;
+  -- An UPDATE may move a reading (its time or meter): the day it left changes as well.
+  CREATE FUNCTION eaio_mark_aggregates_dirty_update() RETURNS trigger
+  LANGUAGE plpgsql SET search_path = public, pg_temp AS $fn$
+  BEGIN
+    INSERT INTO eaio_aggregate_dirty (day, meter_ids)
+    SELECT date_trunc('day', time, 'UTC'), array_agg(DISTINCT meter_id)
+      FROM (SELECT meter_id, time FROM changed_rows UNION SELECT meter_id, time FROM previous_rows) AS moved
+     GROUP BY 1;
     RETURN NULL;
   END
   $fn$;
@@ -58,7 +74,8 @@ BEGIN
   CREATE TRIGGER eaio_aggregates_dirty_insert AFTER INSERT ON meter_readings
     REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION eaio_mark_aggregates_dirty();
   CREATE TRIGGER eaio_aggregates_dirty_update AFTER UPDATE ON meter_readings
-    REFERENCING NEW TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION eaio_mark_aggregates_dirty();
+    REFERENCING OLD TABLE AS previous_rows NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION eaio_mark_aggregates_dirty_update();
   CREATE TRIGGER eaio_aggregates_dirty_delete AFTER DELETE ON meter_readings
     REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT EXECUTE FUNCTION eaio_mark_aggregates_dirty();
 END
@@ -69,7 +86,7 @@ DROP FUNCTION IF EXISTS eaio_refresh_aggregates(boolean);
 DROP FUNCTION IF EXISTS eaio_meter_readings_changes();
 
 -- Recomputes the roll-up rows of every (meter, UTC day) written since the last refresh; `force`
--- recomputes everything. Returns one row per roll-up with the days it recomputed (none: nothing to do).
+-- recomputes everything (needed after a TRUNCATE or a dropped partition: neither is logged). Returns one row per roll-up with the days it recomputed (none: nothing to do).
 -- With TimescaleDB the continuous aggregates' policies do this: returns nothing.
 CREATE FUNCTION eaio_refresh_aggregates(force boolean DEFAULT false)
 RETURNS TABLE (view_name text, refreshed boolean, days bigint)
@@ -106,6 +123,10 @@ BEGIN
       UNION SELECT DISTINCT meter_id, bucket FROM meter_readings_daily;
   END IF;
   SELECT count(*) INTO taken FROM eaio_refresh_days;
+  -- A backfill may hand over many days: give the planner their count before the joins.
+  IF taken > 1000 THEN
+    ANALYZE eaio_refresh_days;
+  END IF;
   FOREACH v IN ARRAY ARRAY['meter_readings_hourly', 'meter_readings_daily'] LOOP
     IF taken > 0 THEN
       -- Within this transaction: readers see the previous rows until it commits, never a gap.

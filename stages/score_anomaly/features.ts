@@ -223,7 +223,11 @@ export function computeFeatures(
   out[offset + COLUMN.hour_sin] = Math.sin((2 * Math.PI * hourOfDay) / 24);
   out[offset + COLUMN.hour_cos] = Math.cos((2 * Math.PI * hourOfDay) / 24);
   out[offset + COLUMN.is_weekend] = weekend ? 1 : 0;
-  out[offset + COLUMN.air_temperature] = weatherMissing ? 0 : (reading.airTemperature as number);
+  // Clipped like the deviations: an absurd temperature from a sensor must not become Infinity in
+  // the float32 matrix (and null in the alert's JSON).
+  out[offset + COLUMN.air_temperature] = weatherMissing
+    ? 0
+    : Math.max(-90, Math.min(70, reading.airTemperature as number));
   out[offset + COLUMN.weather_missing] = weatherMissing ? 1 : 0;
   out[offset + COLUMN.log10_area] = area != null && area > 0 ? Math.log10(area) : 0;
   out[offset + COLUMN.use_type] = useTypeCode(attributes.primaryUse);

@@ -20,11 +20,14 @@ export async function loadHistories(sql: Sql, meters: readonly string[]): Promis
   if (meters.length === 0) return { histories, rows: 0, newest: undefined };
   const rows = await sql
     .unsafe(
-      `SELECT meter_id, (extract(epoch FROM time) * 1000)::float8 AS t, value
-         FROM meter_readings
-        WHERE meter_id = ANY($1::text[])
-          AND time > (SELECT max(time) FROM meter_readings WHERE meter_id = ANY($1::text[]))
-                     - make_interval(hours => $2::int)`,
+      // Each meter's window ends at its own newest reading (sites of a replay sit at different
+      // dates), as an uninterrupted run's would; both lookups use the (meter_id, time) key.
+      `SELECT r.meter_id, (extract(epoch FROM r.time) * 1000)::float8 AS t, r.value
+         FROM unnest($1::text[]) AS m(meter_id)
+         CROSS JOIN LATERAL (
+           SELECT max(time) AS newest FROM meter_readings WHERE meter_id = m.meter_id) AS last
+         JOIN meter_readings r
+           ON r.meter_id = m.meter_id AND r.time > last.newest - make_interval(hours => $2::int)`,
       [pgArrayLiteral(meters), HISTORY_HOURS],
       { prepare: true },
     )

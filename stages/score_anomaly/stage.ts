@@ -340,7 +340,8 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
             named = {};
             const offset = i * FEATURE_COUNT;
             FEATURE_NAMES.forEach((name, j) => {
-              (named as Record<string, number>)[name] = round(features[offset + j] as number);
+              const value = features[offset + j] as number;
+              (named as Record<string, number>)[name] = Number.isFinite(value) ? round(value) : 0;
             });
           }
           const scored = scoredReading(

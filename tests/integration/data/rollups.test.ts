@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMaintenance } from '../../../jobs/aggregate-refresh.js';
-import { migrate } from '../../../sql/migrate.js';
+import { loadMigrationFiles, migrate } from '../../../sql/migrate.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 let db: TestDatabase;
@@ -108,6 +108,13 @@ describe('roll-ups on plain PostgreSQL: recomputed per (meter, UTC day) written'
     await expectFresh();
   });
 
+  it('an UPDATE that moves a reading to another day recomputes the day it left too', async () => {
+    await db.sql`UPDATE meter_readings SET time = '2016-01-25T04:00:00Z'
+      WHERE meter_id = 'Ant_office_A:electricity' AND time = '2016-01-11T06:00:00Z'`;
+    expect(await runMaintenance(db.sql)).toMatchObject({ daysRefreshed: 2 });
+    await expectFresh();
+  });
+
   it('force recomputes everything, repairing a roll-up changed behind its back', async () => {
     await db.sql`DELETE FROM meter_readings_hourly WHERE meter_id = 'Ant_office_A:electricity'`;
     await db.sql`UPDATE meter_readings_daily SET value_sum = -1`;
@@ -115,5 +122,35 @@ describe('roll-ups on plain PostgreSQL: recomputed per (meter, UTC day) written'
     const repaired = await runMaintenance(db.sql, { force: true });
     expect(repaired.refreshed).toEqual(['meter_readings_hourly', 'meter_readings_daily']);
     await expectFresh();
+  });
+});
+
+describe('migration 0008 on a database that already holds readings', () => {
+  it('the roll-up tables start with what the materialized views would have held', async () => {
+    const populated = await createTestDatabase();
+    try {
+      const files = loadMigrationFiles();
+      const before = files.filter((f) => f.file < '0008');
+      await migrate(populated.sql, { files: before });
+      await populated.sql`INSERT INTO sites (site_id, timezone) VALUES ('Ant', 'US/Eastern')`;
+      await populated.sql`INSERT INTO buildings (building_id, site_id, timezone) VALUES ('Ant_office_A', 'Ant', 'US/Eastern')`;
+      await populated.sql`INSERT INTO energy_meters (meter_id, building_id, meter_type, unit) VALUES ('Ant_office_A:electricity', 'Ant_office_A', 'electricity', 'kWh')`;
+      await populated.sql`SELECT eaio_ensure_partitions('2016-01-01T00:00:00Z', '2016-02-01T00:00:00Z')`;
+      await populated.sql`
+        INSERT INTO meter_readings (time, meter_id, building_id, site_id, meter_type, value, unit)
+        SELECT t, 'Ant_office_A:electricity', 'Ant_office_A', 'Ant', 'electricity', 5, 'kWh'
+        FROM generate_series('2016-01-03T00:00:00Z'::timestamptz, '2016-01-04T23:00:00Z', interval '1 hour') t`;
+      const applied = await migrate(populated.sql, { files });
+      expect(applied.applied.map((a) => a.file.slice(0, 4))).toContain('0008');
+      const daily =
+        await populated.sql`SELECT bucket, reading_count::int, value_sum FROM meter_readings_daily ORDER BY bucket`;
+      expect(daily).toEqual([
+        { bucket: new Date('2016-01-03T00:00:00Z'), reading_count: 24, value_sum: 120 },
+        { bucket: new Date('2016-01-04T00:00:00Z'), reading_count: 24, value_sum: 120 },
+      ]);
+      expect(await runMaintenance(populated.sql)).toMatchObject({ daysRefreshed: 0 });
+    } finally {
+      await populated.drop();
+    }
   });
 });
