@@ -9,13 +9,14 @@
  *
  * Ends with one line: bench rollups: rows=… insert_ms_log=… insert_ms_nolog=… log_overhead_pct=… …
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { loadEnv } from '../config/load.js';
 import { migrate } from '../sql/migrate.js';
 import type { MeterReadingRow } from '../stages/write_hypertable/rows.js';
 import { HypertableWriter } from '../stages/write_hypertable/writer.js';
+import { median } from './ingest-copy.js';
+import { withThrowawayDatabase } from './throwaway-database.js';
 
 export interface RollupBenchOptions {
   readonly meters: number;
@@ -101,13 +102,7 @@ async function timed<T>(work: () => Promise<T>): Promise<number> {
 }
 
 export async function benchRollups(options: RollupBenchOptions, databaseUrl: string): Promise<RollupBenchResult> {
-  const admin = postgres(databaseUrl, { max: 1, onnotice: () => undefined });
-  const name = `eaio_bench_${randomBytes(5).toString('hex')}`;
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(databaseUrl);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 2, onnotice: () => undefined });
-  try {
+  return withThrowawayDatabase(databaseUrl, async (sql, name) => {
     progress(`migrating ${name}`);
     await migrate(sql);
     const [path] = await sql<{ timescale: boolean }[]>`SELECT eaio_has_timescaledb() AS timescale`;
@@ -161,17 +156,8 @@ export async function benchRollups(options: RollupBenchOptions, databaseUrl: str
       refreshBatchDays: days,
       refreshFullMs,
     };
-  } finally {
-    await sql.end({ timeout: 5 });
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end({ timeout: 5 });
-  }
+  });
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
 
 export function rollupSummaryLine(r: RollupBenchResult): string {
   const withLog = median(r.insertMsLog);

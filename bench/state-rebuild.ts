@@ -9,13 +9,14 @@
  *
  * Prints one line: meters=1000 rows=168000 partitions=12/12 rebuild_ms=<median> ...
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
-import postgres, { type Sql } from 'postgres';
+import type { Sql } from 'postgres';
 import { loadEnv } from '../config/load.js';
 import { keysOnPartitions, PartitionStateStore, type StageContext } from '../pipeline/index.js';
 import { migrate } from '../sql/migrate.js';
+import { median } from './ingest-copy.js';
+import { withThrowawayDatabase } from './throwaway-database.js';
 
 export interface RebuildOptions {
   readonly meters: number;
@@ -132,13 +133,7 @@ function inTimeOrder(times: Float64Array, values: Float64Array): MeterHistory {
 }
 
 export async function benchStateRebuild(options: RebuildOptions, databaseUrl: string): Promise<RebuildResult> {
-  const admin = postgres(databaseUrl, { max: 1, onnotice: () => undefined });
-  const name = `eaio_bench_${randomBytes(5).toString('hex')}`;
-  await admin.unsafe(`CREATE DATABASE ${name}`);
-  const url = new URL(databaseUrl);
-  url.pathname = `/${name}`;
-  const sql = postgres(url.toString(), { max: 2, onnotice: () => undefined });
-  try {
+  return withThrowawayDatabase(databaseUrl, async (sql, name) => {
     progress(`migrating ${name}`);
     await migrate(sql);
     progress(`seeding ${options.meters} meters × ${options.days} days of hourly readings`);
@@ -163,17 +158,8 @@ export async function benchStateRebuild(options: RebuildOptions, databaseUrl: st
       } else queryMs.length = 0;
     }
     return { ...options, rows, rebuildMs, queryMs };
-  } finally {
-    await sql.end({ timeout: 5 });
-    await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end({ timeout: 5 });
-  }
+  });
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
 
 export function summaryLine(r: RebuildResult): string {
   return [
