@@ -27,9 +27,17 @@ const TRANSIENT_NODE_CODES = new Set([
   'CONNECT_TIMEOUT',
 ]);
 
+/**
+ * The error's SQLSTATE, if it is a server error. Node's system errors (they carry `syscall`) and
+ * the socket codes above are not, though `EPIPE` has the shape of one: read as SQLSTATE class
+ * `EP`, a database restart once stopped a worker as if its deployment were wrong.
+ */
 export function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  const e = error as { code?: unknown; syscall?: unknown } | null;
+  const code = e?.code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return undefined;
+  if (TRANSIENT_NODE_CODES.has(code) || e?.syscall !== undefined) return undefined;
+  return code;
 }
 
 export function classifyPgError(error: unknown): PgDisposition {

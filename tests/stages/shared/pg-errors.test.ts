@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { classifyPgError, PG_DEAD_LETTER_CODES, pgDeadLetterCode } from '../../../stages/shared/pg-errors.js';
+import { pgRunnerDisposition } from '../../../stages/shared/pg-disposition.js';
+import { classifyPgError, PG_DEAD_LETTER_CODES, pgDeadLetterCode, sqlState } from '../../../stages/shared/pg-errors.js';
 
 const pgError = (code: string) => Object.assign(new Error(`pg ${code}`), { code });
 
@@ -25,6 +26,14 @@ describe('classifyPgError', () => {
   it('retries socket failures without a SQLSTATE', () => {
     expect(classifyPgError(pgError('ECONNREFUSED'))).toBe('retry');
     expect(classifyPgError(pgError('CONNECTION_CLOSED'))).toBe('retry');
+  });
+
+  it('does not read a five-letter socket code as a SQLSTATE (EPIPE is not class EP)', () => {
+    const epipe = Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' });
+    expect(classifyPgError(epipe)).toBe('retry');
+    expect(classifyPgError(pgError('EPIPE'))).toBe('retry');
+    expect(sqlState(epipe)).toBeUndefined();
+    expect(pgRunnerDisposition(epipe)).toBe('retry');
   });
 
   it('stops on anything it does not understand', () => {
