@@ -15,6 +15,8 @@ export const TOPICS = {
   readingsEnriched: 'readings.enriched.v1',
   /** Enriched readings with an anomaly score. Key: meter id. */
   readingsScored: 'readings.scored.v1',
+  /** Anomaly alerts (score_anomaly): meter, hour, value, expected, score, model version. Key: meter id. */
+  anomalies: 'anomalies.v1',
 } as const;
 
 export type LogicalTopic = (typeof TOPICS)[keyof typeof TOPICS];

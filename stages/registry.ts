@@ -22,12 +22,19 @@ import {
   settingsSection,
   stageConfig,
 } from './descriptor.js';
+import { embedProfilesStage } from './embed_profiles/index.js';
 import { enrichWeatherStage } from './enrich_weather/index.js';
 import { passthroughStage } from './passthrough/index.js';
 import { validateStage } from './validate/index.js';
 import { writeHypertableStage } from './write_hypertable/index.js';
 
-export const stageDescriptors = [passthroughStage, validateStage, enrichWeatherStage, writeHypertableStage] as const;
+export const stageDescriptors = [
+  passthroughStage,
+  validateStage,
+  enrichWeatherStage,
+  writeHypertableStage,
+  embedProfilesStage,
+] as const;
 
 export type StageName = (typeof stageDescriptors)[number]['name'];
 
