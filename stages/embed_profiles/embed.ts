@@ -113,7 +113,7 @@ export async function embedAlert(
     value: alert.value,
     // Milvus scalars are not nullable here (docs/storage.md): 0 when the alert carries no expectation.
     expected: alert.expected ?? 0,
-    score: alert.score,
+    anomaly_score: alert.score,
     primary_use: alert.info.primaryUse ?? '',
     site_id: alert.info.siteId,
     confidence: Math.min(1, values.size / ALERT_WINDOW_HOURS),

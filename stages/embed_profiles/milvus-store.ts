@@ -45,7 +45,7 @@ export const SIGNATURE_FIELDS: FieldType[] = [
   int64('time_ms'),
   float('value'),
   float('expected'),
-  float('score'),
+  float('anomaly_score'),
   text('primary_use', 64),
   text('site_id', 100),
   float('confidence'),
@@ -82,7 +82,7 @@ export interface SignatureRow {
   readonly time_ms: number;
   readonly value: number;
   readonly expected: number;
-  readonly score: number;
+  readonly anomaly_score: number;
   readonly primary_use: string;
   readonly site_id: string;
   readonly confidence: number;
@@ -112,7 +112,7 @@ interface Status {
   readonly code?: number;
   readonly reason?: string;
 }
-function check(call: string, status: Status | undefined): void {
+export function checkStatus(call: string, status: Status | undefined): void {
   const code = status?.error_code;
   if (code === undefined || code === ErrorCode.SUCCESS || code === 0 || code === 'Success') return;
   throw new MilvusCallError(call, String(code), status?.reason ?? 'no reason given');
@@ -142,14 +142,14 @@ export function classifyMilvusError(error: unknown): MilvusErrorClass {
 
 async function ensureCollection(client: MilvusClient, name: string, fields: FieldType[]): Promise<boolean> {
   const exists = await client.hasCollection({ collection_name: name });
-  check('hasCollection', exists.status);
+  checkStatus('hasCollection', exists.status);
   let created = false;
   if (!exists.value) {
-    check(
+    checkStatus(
       'createCollection',
       await client.createCollection({ collection_name: name, fields, consistency_level: 'Strong' }),
     );
-    check(
+    checkStatus(
       'createIndex',
       await client.createIndex({
         collection_name: name,
@@ -161,7 +161,7 @@ async function ensureCollection(client: MilvusClient, name: string, fields: Fiel
     );
     created = true;
   }
-  check('loadCollection', await client.loadCollectionSync({ collection_name: name }));
+  checkStatus('loadCollection', await client.loadCollectionSync({ collection_name: name }));
   return created;
 }
 
@@ -190,7 +190,7 @@ export async function upsertRows(
 ): Promise<void> {
   if (rows.length === 0) return;
   const result = await client.upsert({ collection_name: collection, data: rows as unknown as RowData[] });
-  check('upsert', result.status);
+  checkStatus('upsert', result.status);
 }
 
 export interface SearchHit {
@@ -216,7 +216,7 @@ export async function searchVectors(
     output_fields: ['id', ...options.outputFields],
     params: { ef: Math.max(options.ef, options.limit) },
   });
-  check('search', result.status);
+  checkStatus('search', result.status);
   const results = result.results as unknown;
   const perQuery = vectors.length === 1 && !Array.isArray((results as unknown[])[0]) ? [results] : results;
   return (perQuery as SearchHit[][]).map((hits) => hits.map((h) => ({ ...h, id: String(h.id) })));
