@@ -3,6 +3,7 @@
  * building) and the stored readings that rebuild a meter's open days and an alert's window.
  */
 import type { Sql } from 'postgres';
+import { pgArrayLiteral } from '../shared/pg-array.js';
 
 export interface BuildingInfo {
   readonly buildingId: string;
@@ -25,9 +26,9 @@ export async function loadBuildings(sql: Sql, ids: readonly string[]): Promise<B
   const rows = await sql<
     { building_id: string; site_id: string; timezone: string | null; primary_use: string | null; sqm: number | null }[]
   >`
-    SELECT b.building_id, b.site_id, s.timezone, b.building_use_type::text AS primary_use, b.floor_area_sqm AS sqm
+    SELECT b.building_id, b.site_id, COALESCE(b.timezone, s.timezone) AS timezone, b.building_use_type::text AS primary_use, b.floor_area_sqm AS sqm
     FROM buildings b JOIN sites s USING (site_id)
-    WHERE b.building_id = ANY(${sql.array(ids as string[])})`;
+    WHERE b.building_id = ANY(${pgArrayLiteral(ids)}::text[])`;
   return rows.map((r) => ({
     buildingId: r.building_id,
     siteId: r.site_id,
@@ -50,7 +51,7 @@ export async function loadReadings(
   >`
     SELECT meter_id, time, value, air_temperature, dew_temperature
     FROM meter_readings
-    WHERE meter_id = ANY(${sql.array(meters as string[])})
+    WHERE meter_id = ANY(${pgArrayLiteral(meters)}::text[])
       AND time >= ${new Date(fromMs)} AND time < ${new Date(toMs)}`;
   return rows.map((r) => ({
     meterId: r.meter_id,
