@@ -167,7 +167,6 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
       if (now() - first < ALERT_WAIT_MS) return defer('anomaly_window_not_stored', 2_000);
     }
     alertFirstSeen.delete(key);
-    if (window.length === 0 && !Number.isFinite(a.value)) return skip('anomaly_window_empty');
     const enc = need(encoder, 'encoder');
     const row = await embedAlert(
       enc,
@@ -224,6 +223,11 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
     },
 
     async process(batch, ctx) {
+      // The runner assigns before it delivers; a direct caller (tests, tools) gets empty state too.
+      const unassigned = new Map<string, TopicPartition>();
+      for (const e of batch)
+        if (!state.has(e.raw)) unassigned.set(keyOf(e.raw), { topic: e.raw.topic, partition: e.raw.partition });
+      if (unassigned.size > 0) await state.assign([...unassigned.values()], ctx);
       await buildingInfo(
         batch.map((e) => (e.value.kind === 'reading' ? e.value.reading.building_id : e.value.alert.building_id)),
       );

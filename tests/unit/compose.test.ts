@@ -49,7 +49,6 @@ const WORKERS = APP.filter((name) => !ONE_SHOT.has(name));
  */
 const PENDING: Readonly<Record<string, string>> = {
   'score-anomaly': 'the score_anomaly stage',
-  'embed-profiles': 'the embed_profiles stage',
   api: 'the `eaio api` command',
 };
 
