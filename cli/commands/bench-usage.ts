@@ -39,3 +39,19 @@ export const rollupsUsage = `Usage: eaio bench rollups [--meters 1000] [--days 3
 On a throw-away database (plain PostgreSQL path): the writer's batch with the roll-ups' change log
 on and off, alternated, and the incremental refresh after one batch against a full recompute;
 one key=value line.`;
+
+export const embedBenchUsage = `Usage: eaio bench embed [--vectors N] [--batch N] [--searches N] [--bdg2 DIR] [--keep] [--json]
+
+Fills a throw-away Milvus collection (the building_patterns schema and index) with N day vectors
+made by the profile encoder from the BDG2 slice's days, varied per synthetic meter, and reports
+days embedded per second, upsert latency per batch, and top-10 search latency at that size.
+
+  --vectors N   vectors to hold (default 100000)
+  --batch N     rows per upsert (default 1000)
+  --searches N  top-10 searches timed after the load (default 200)
+  --bdg2 DIR    template days (default ../shared/data/bdg2)
+  --keep        keep the collection (its name is printed)
+  --json        print the figures as JSON
+
+Ends with one line:
+  bench embed: vectors=… days_per_s=… upsert_ms_mean=… upsert_ms_p95=… search_ms_mean=… search_ms_p95=…`;
