@@ -179,7 +179,12 @@ async function vectorsOf(collection: string, ids: readonly string[]) {
   return new Map(
     res.data.map((r) => [
       String(r.id),
-      { embedding: r.embedding as number[], hours: Number(r.hours), confidence: Number(r.confidence), day: String(r.day) },
+      {
+        embedding: r.embedding as number[],
+        hours: Number(r.hours),
+        confidence: Number(r.confidence),
+        day: String(r.day),
+      },
     ]),
   );
 }
