@@ -19,4 +19,5 @@ export const commands: Record<string, () => Promise<Command>> = {
   jobs: async () => (await import('./commands/jobs.js')).jobsCommand,
   bench: async () => (await import('./commands/bench.js')).benchCommand,
   eval: async () => (await import('./commands/eval.js')).evalCommand,
+  similar: async () => (await import('./commands/similar.js')).similarCommand,
 };

@@ -15,7 +15,7 @@ export const TOPICS = {
   readingsEnriched: 'readings.enriched.v1',
   /** Enriched readings with an anomaly score. Key: meter id. */
   readingsScored: 'readings.scored.v1',
-  /** Readings flagged as anomalous (score_anomaly's alerts). Key: meter id. */
+  /** Anomaly alerts (score_anomaly): meter, hour, value, expected, score, model version. Key: meter id. */
   anomalies: 'anomalies.v1',
 } as const;
 

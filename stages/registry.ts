@@ -22,6 +22,7 @@ import {
   settingsSection,
   stageConfig,
 } from './descriptor.js';
+import { embedProfilesStage } from './embed_profiles/index.js';
 import { enrichWeatherStage } from './enrich_weather/index.js';
 import { passthroughStage } from './passthrough/index.js';
 import { scoreAnomalyStage } from './score_anomaly/index.js';
@@ -34,6 +35,7 @@ export const stageDescriptors = [
   enrichWeatherStage,
   scoreAnomalyStage,
   writeHypertableStage,
+  embedProfilesStage,
 ] as const;
 
 export type StageName = (typeof stageDescriptors)[number]['name'];

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadEnv } from '../../config/load.js';
 import { type Command, UsageError } from '../command.js';
-import { ingestUsage, rollupsUsage, scoreUsage, stateRebuildUsage } from './bench-usage.js';
+import { embedBenchUsage, ingestUsage, rollupsUsage, scoreUsage, stateRebuildUsage } from './bench-usage.js';
 
 const runtimeUsage = `Usage: eaio bench runtime [--records <n>] [--partitions <n>] [--value-bytes <n>] [--client kafkajs|platformatic|all] [--json]
 
@@ -13,7 +13,7 @@ runtime to the raw consume+produce is the runtime's overhead (target ≥ 80 %). 
 measured with each Kafka client --client names (default all: kafkajs and platformatic, side by side;
 platformatic needs Node 22.22+/24.6+).`;
 
-const usage = `Usage: eaio bench <runtime|ingest|score|state-rebuild|rollups> [options]    (npm run bench:runtime, npm run bench:ingest)
+const usage = `Usage: eaio bench <runtime|ingest|score|state-rebuild|rollups|embed> [options]    (npm run bench:runtime, npm run bench:ingest)
 
 ${runtimeUsage}
 
@@ -23,11 +23,13 @@ ${stateRebuildUsage}
 
 ${rollupsUsage}
 
-${scoreUsage}`;
+${scoreUsage}
+
+${embedBenchUsage}`;
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'benchmarks: runtime (vs raw kafkajs), ingest (pipeline vs COPY), score, state-rebuild, rollups',
+  summary: 'benchmarks: runtime (vs raw kafkajs), ingest (pipeline vs COPY), score, state-rebuild, rollups, embed',
   usage,
   async run(argv) {
     // The benchmarks load only here: `eaio --help` lists this command without loading them.
@@ -36,6 +38,7 @@ export const benchCommand: Command = {
       return (await import('../../bench/state-rebuild.js')).runStateRebuildCli(argv.slice(1));
     if (argv[0] === 'score') return (await import('../../bench/score.js')).runScoreBenchCli(argv.slice(1));
     if (argv[0] === 'rollups') return (await import('../../bench/rollups.js')).runRollupBenchCli(argv.slice(1));
+    if (argv[0] === 'embed') return (await import('../../bench/embed.js')).runEmbedBenchCli(argv.slice(1));
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
@@ -51,7 +54,7 @@ export const benchCommand: Command = {
       throw new UsageError(
         positionals[0]
           ? `unknown benchmark "${positionals[0]}"`
-          : 'name a benchmark: runtime, ingest, score, state-rebuild or rollups',
+          : 'name a benchmark: runtime, ingest, score, state-rebuild, rollups or embed',
       );
     const clients =
       values.client === 'all'

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEFAULT_THRESHOLD } from '../../stages/score_anomaly/model.js';
 import { type Command, UsageError } from '../command.js';
+import { evalSimilarityUsage } from './eval-similarity.js';
 
 const repo = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const DEFAULT_LEAD = repo('../shared/data/bdg2/lead/train.csv');
@@ -31,7 +32,9 @@ readings scored and readings/s, ending with one line:
   --threshold X         flag readings with score >= X (default EAIO_SCORE_ANOMALY_THRESHOLD, else ${DEFAULT_THRESHOLD})
   --json                print the result as one JSON object instead
 
-Progress goes to stderr. Exit 0 when scored, 1 on an unreadable file or model, 2 on a usage error.`;
+Progress goes to stderr. Exit 0 when scored, 1 on an unreadable file or model, 2 on a usage error.
+
+${evalSimilarityUsage}`;
 
 function parseThreshold(text: string, what: string): number {
   const x = Number(text);
@@ -42,9 +45,10 @@ function parseThreshold(text: string, what: string): number {
 
 export const evalCommand: Command = {
   name: 'eval',
-  summary: 'measure the anomaly scorer against labelled readings (LEAD format)',
+  summary: 'measure the anomaly scorer (LEAD labels) or the similarity search (BDG2 primary use)',
   usage,
   async run(argv) {
+    if (argv[0] === 'similarity') return (await import('./eval-similarity.js')).runEvalSimilarity(argv.slice(1));
     const { values, positionals } = parseArgs({
       args: [...argv],
       allowPositionals: true,
@@ -60,7 +64,7 @@ export const evalCommand: Command = {
     });
     const [what, ...extra] = positionals;
     if (what !== 'anomalies')
-      throw new UsageError(what ? `unknown evaluation "${what}"` : 'missing what to evaluate: anomalies');
+      throw new UsageError(what ? `unknown evaluation "${what}"` : 'missing what to evaluate: anomalies or similarity');
     if (extra.length > 0) throw new UsageError(`unexpected argument(s): ${extra.join(' ')}`);
     if (values.model && values.lobo) throw new UsageError('pass --model or --lobo, not both');
     const envThreshold = process.env.EAIO_SCORE_ANOMALY_THRESHOLD;

@@ -11,6 +11,8 @@ Applies the numbered SQL migrations in sql/migrations/ that the database (DATABA
 seen yet, each in its own transaction, under an advisory lock. Running it again is a no-op.
 With TimescaleDB installed, meter_readings becomes a hypertable with continuous aggregates;
 without it, a monthly-partitioned table with refreshed materialized views.
+Then creates the Milvus collections of embed_profiles (MILVUS_ADDRESS) when missing; Milvus not
+reachable is reported and left to the stage, which creates them when it starts.
 
 Options:
   --status   list every migration as applied / pending / changed, and which storage path is active
@@ -39,6 +41,18 @@ export const migrateCommand: Command = {
           ? `database is up to date (${result.alreadyApplied} migrations applied)`
           : `applied ${result.applied.length} migration(s); ${result.alreadyApplied} were already applied`,
       );
+      const { migrateMilvus } = await import('../../sql/milvus.js');
+      const milvus = await migrateMilvus(env.MILVUS_ADDRESS);
+      if (milvus.kind === 'unreachable')
+        console.error(
+          `eaio migrate: Milvus not reachable (${milvus.reason}); embed_profiles creates its collections when it starts`,
+        );
+      else
+        console.log(
+          milvus.created.length > 0
+            ? `Milvus: created ${milvus.created.join(', ')}`
+            : `Milvus: collections present (${milvus.existing.join(', ')})`,
+        );
       return 0;
     } catch (error) {
       const unreachable = asPostgresUnreachable(error, sql);

@@ -48,7 +48,6 @@ const WORKERS = APP.filter((name) => !ONE_SHOT.has(name));
  * it off this list, and the command check then covers it like every other service.
  */
 const PENDING: Readonly<Record<string, string>> = {
-  'embed-profiles': 'the embed_profiles stage',
   api: 'the `eaio api` command',
 };
 
