@@ -21,6 +21,7 @@ import { writeCatalog } from '../cli/commands/import.js';
 import { EAIO_NODE_FLAGS } from '../cli/node-flags.js';
 import { loadEnv } from '../config/load.js';
 import { METER_TYPES } from '../domain/meter-types.js';
+import { TOPICS } from '../domain/topics.js';
 import { deadLetterTopic, physicalTopic } from '../pipeline/index.js';
 import { createCliProducer } from '../sources/bdg2/kafka-producer.js';
 import { parseMetadata } from '../sources/bdg2/metadata.js';
@@ -46,6 +47,23 @@ export const INGEST_MODES: readonly IngestMode[] = ['topics', 'layout', 'chain']
 /** The name the summary lines use for a mode. */
 const MODE_NAMES: Readonly<Record<IngestMode, string>> = { topics: 'topics', layout: 'layout', chain: 'chained' };
 
+/**
+ * With or without `score_anomaly`, measured in the same run: `off` leaves the stage out and points
+ * the writer at `readings.enriched.v1`, what the pipeline was before the stage existed.
+ */
+export type Scoring = 'on' | 'off';
+export const SCORINGS: readonly Scoring[] = ['on', 'off'];
+const SCORING_STAGE = 'score_anomaly';
+
+export function stagesFor(scoring: Scoring): readonly string[] {
+  return scoring === 'on' ? INGEST_STAGES : INGEST_STAGES.filter((stage) => stage !== SCORING_STAGE);
+}
+
+/** The workers' settings for a scoring choice. */
+function scoringEnv(scoring: Scoring): NodeJS.ProcessEnv {
+  return scoring === 'on' ? {} : { EAIO_WRITE_HYPERTABLE_INPUT_TOPIC: TOPICS.readingsEnriched };
+}
+
 /** The `eaio run` arguments of each process of a mode, in pipeline order. */
 export function modeProcesses(mode: IngestMode, stages: readonly string[] = INGEST_STAGES): string[][] {
   if (mode === 'chain') return [[stages.join('+')]];
@@ -56,11 +74,11 @@ export function modeProcesses(mode: IngestMode, stages: readonly string[] = INGE
 }
 
 /** The groups the pipeline runs in, with their physical input topics; the writer's group last. */
-const pipelineGroups = (prefix: string, mode: IngestMode) =>
-  modeProcesses(mode)
+const pipelineGroups = (prefix: string, mode: IngestMode, scoring: Scoring) =>
+  modeProcesses(mode, stagesFor(scoring))
     .flat()
     .map((name) => {
-      const plan = stagePlan(name, naming(prefix), {});
+      const plan = stagePlan(name, naming(prefix), scoringEnv(scoring));
       return { group: plan.group, inputs: plan.inputs.map((t) => physicalTopic(naming(prefix), t)) };
     });
 
@@ -80,6 +98,8 @@ export interface IngestOptions {
   /** Which Kafka clients (KAFKA_CLIENT of the workers and the replay), each with every mode. */
   readonly clients?: readonly IngestClient[];
   readonly timings?: readonly ReplayTiming[];
+  /** With score_anomaly, without it, or both (default on). */
+  readonly scorings?: readonly Scoring[];
   /** How many times to measure every combination (the summary gives the median ratio). */
   readonly repeat?: number;
   /** Keep the database and topics for inspection. */
@@ -91,6 +111,8 @@ export interface PipelineFigure {
   readonly client: IngestClient;
   readonly mode: IngestMode;
   readonly timing: ReplayTiming;
+  /** Whether score_anomaly ran (absent: on). */
+  readonly scoring?: Scoring;
   readonly replayed: number;
   readonly rows: number;
   readonly deadLetters: number;
@@ -121,6 +143,7 @@ export interface RatioSummary {
   readonly client: IngestClient;
   readonly mode: IngestMode;
   readonly timing: ReplayTiming;
+  readonly scoring: Scoring;
   readonly runs: number;
   readonly median: number;
   readonly min: number;
@@ -149,7 +172,7 @@ const largestPeakRss = (run: PipelineFigure): number => {
 export function summarise(pipelines: readonly PipelineFigure[]): RatioSummary[] {
   const groups = new Map<string, PipelineFigure[]>();
   for (const p of pipelines) {
-    const key = `${p.client}/${p.mode}/${p.timing}`;
+    const key = `${p.client}/${p.mode}/${p.timing}/${p.scoring ?? 'on'}`;
     groups.set(key, [...(groups.get(key) ?? []), p]);
   }
   return [...groups.values()].map((runs) => {
@@ -159,6 +182,7 @@ export function summarise(pipelines: readonly PipelineFigure[]): RatioSummary[] 
       client: first.client,
       mode: first.mode,
       timing: first.timing,
+      scoring: first.scoring ?? 'on',
       runs: runs.length,
       median: median(ratios),
       min: Math.min(...ratios),
@@ -245,10 +269,11 @@ async function startProcess(env: NodeJS.ProcessEnv, args: readonly string[]): Pr
 async function startPipeline(
   env: NodeJS.ProcessEnv,
   mode: IngestMode,
+  scoring: Scoring,
   started: StartedProcess[],
 ): Promise<{ assignedAt: number }> {
   await Promise.all(
-    modeProcesses(mode).map(async (args) => {
+    modeProcesses(mode, stagesFor(scoring)).map(async (args) => {
       started.push(await startProcess(env, args));
     }),
   );
@@ -366,8 +391,13 @@ async function storedOffsetSum(sql: Sql, group: string): Promise<bigint> {
 }
 
 /** Every group of the pipeline has committed the end of every partition of its inputs. */
-async function pipelineDrained(admin: kafkajs.Admin, prefix: string, mode: IngestMode): Promise<boolean> {
-  for (const { group, inputs: topics } of pipelineGroups(prefix, mode)) {
+async function pipelineDrained(
+  admin: kafkajs.Admin,
+  prefix: string,
+  mode: IngestMode,
+  scoring: Scoring,
+): Promise<boolean> {
+  for (const { group, inputs: topics } of pipelineGroups(prefix, mode, scoring)) {
     const committed = await admin.fetchOffsets({ groupId: group, topics });
     for (const topic of topics) {
       const ends = await admin.fetchTopicOffsets(topic);
@@ -401,15 +431,19 @@ export async function runIngestBench(options: IngestOptions): Promise<IngestFigu
   const say = options.progress ?? (() => undefined);
   const combinations = (options.clients ?? ['kafkajs']).flatMap((client) =>
     (options.modes ?? INGEST_MODES).flatMap((mode) =>
-      (options.timings ?? REPLAY_TIMINGS).map((timing) => ({ client, mode, timing })),
+      (options.timings ?? REPLAY_TIMINGS).flatMap((timing) =>
+        (options.scorings ?? ['on']).map((scoring) => ({ client, mode, timing, scoring })),
+      ),
     ),
   );
   const repeat = options.repeat ?? 1;
   const pipelines: PipelineFigure[] = [];
   for (let round = 1; round <= repeat; round++) {
-    for (const { client, mode, timing } of combinations) {
-      say(`run ${pipelines.length + 1} of ${combinations.length * repeat}: ${client}, ${MODE_NAMES[mode]}, ${timing}`);
-      pipelines.push(await measurePipeline(options, client, mode, timing));
+    for (const { client, mode, timing, scoring } of combinations) {
+      say(
+        `run ${pipelines.length + 1} of ${combinations.length * repeat}: ${client}, ${MODE_NAMES[mode]}, ${timing}, scoring ${scoring}`,
+      );
+      pipelines.push(await measurePipeline(options, client, mode, timing, scoring));
     }
   }
   return { dir: options.dir, variant: options.variant, pipelines, summary: summarise(pipelines) };
@@ -420,6 +454,7 @@ async function measurePipeline(
   client: IngestClient,
   mode: IngestMode,
   timing: ReplayTiming,
+  scoring: Scoring,
 ): Promise<PipelineFigure> {
   const say = options.progress ?? (() => undefined);
   const env = loadEnv();
@@ -447,6 +482,7 @@ async function measurePipeline(
       // info: the worker announces its metrics port in the "metrics server listening" line.
       LOG_LEVEL: 'info',
       KAFKA_CLIENT: client,
+      ...scoringEnv(scoring),
     };
     await admin.connect();
     await createTopicsWithLargeMessages(admin, prefix, env.EAIO_TOPIC_PARTITIONS, env.EAIO_TOPIC_REPLICATION);
@@ -475,7 +511,7 @@ async function measurePipeline(
       await settle();
     }
 
-    const started = await startPipeline(childEnv, mode, workers);
+    const started = await startPipeline(childEnv, mode, scoring, workers);
     let workerExit: { args: string; code: number | null } | undefined;
     for (const w of workers)
       w.child.once('exit', (code) => {
@@ -500,7 +536,7 @@ async function measurePipeline(
     // as the rows, so the moment they last moved is the moment the last rows landed). Counting
     // meter_readings every 50 ms instead would take a good share of a core from the pipeline.
     // The last group is the one that ends in the writer, whose offsets are stored with its rows.
-    const writerGroup = pipelineGroups(prefix, mode).at(-1)?.group as string;
+    const writerGroup = pipelineGroups(prefix, mode, scoring).at(-1)?.group as string;
     let stored = -1n;
     let lastChange = performance.now();
     let lastDrainCheck = 0;
@@ -515,7 +551,7 @@ async function measurePipeline(
       }
       if (replayed !== undefined && performance.now() - lastDrainCheck >= 250) {
         lastDrainCheck = performance.now();
-        if (await pipelineDrained(admin, prefix, mode)) break;
+        if (await pipelineDrained(admin, prefix, mode, scoring)) break;
       }
       if (replayed !== undefined && performance.now() - lastChange > STALL_MS) break;
       if (workerExit !== undefined) {
@@ -559,6 +595,7 @@ async function measurePipeline(
       client,
       mode,
       timing,
+      scoring,
       replayed: total,
       rows,
       deadLetters: dead,
@@ -611,7 +648,7 @@ export function renderIngest(f: IngestFigures): string {
   return [
     `BDG2 ${f.variant} from ${f.dir}: ${first?.replayed ?? 0} readings replayed at max speed per run`,
     ...f.pipelines.flatMap((p) => [
-      `pipeline (${p.client}; ${INGEST_STAGES.join(' → ')}, ${label[p.mode]}; ${when[p.timing]}): ${p.rows} rows + ${p.deadLetters} dead letters in ${p.pipelineSeconds.toFixed(1)} s = ${rate(p.pipelinePerSecond)}${p.complete ? '' : '  (INCOMPLETE)'}  [replay ${p.replaySeconds.toFixed(1)} s]`,
+      `pipeline (${p.client}; ${stagesFor(p.scoring ?? 'on').join(' → ')}, ${label[p.mode]}; ${when[p.timing]}): ${p.rows} rows + ${p.deadLetters} dead letters in ${p.pipelineSeconds.toFixed(1)} s = ${rate(p.pipelinePerSecond)}${p.complete ? '' : '  (INCOMPLETE)'}  [replay ${p.replaySeconds.toFixed(1)} s]`,
       `  time in batches per stage (partitions overlap): ${Object.entries(p.stageBusySeconds)
         .map(
           ([stage, b]) =>
@@ -636,7 +673,7 @@ export function renderIngest(f: IngestFigures): string {
     ]),
     ...f.summary.map(
       (s) =>
-        `ratio pipeline (${s.client}, ${MODE_NAMES[s.mode]}, ${s.timing}) / COPY: ${percent(s.median)}${s.runs > 1 ? ` median of ${s.runs} runs (${percent(s.min)} – ${percent(s.max)})` : ''}  (goal ≥ 30 %; project goal ≥ 50 %)`,
+        `ratio pipeline (${s.client}, ${MODE_NAMES[s.mode]}, ${s.timing}, scoring ${s.scoring}) / COPY: ${percent(s.median)}${s.runs > 1 ? ` median of ${s.runs} runs (${percent(s.min)} – ${percent(s.max)})` : ''}  (goal ≥ 30 %; project goal ≥ 50 %)`,
     ),
     ...ingestSummaryLines(f),
   ].join('\n');
@@ -661,6 +698,7 @@ export function ingestSummaryLines(f: IngestFigures): string[] {
       `ratio_max=${s.max.toFixed(3)}`,
       `runs=${s.runs}`,
       ...(Number.isNaN(s.peakRssMiB) ? [] : [`peak_rss_mib=${Math.round(s.peakRssMiB)}`]),
+      `scoring=${s.scoring}`,
     ].join(' '),
   );
 }
@@ -685,6 +723,7 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
       mode: { type: 'string', default: 'all' },
       client: { type: 'string', default: 'kafkajs' },
       replay: { type: 'string', default: 'both' },
+      scoring: { type: 'string', default: 'on' },
       repeat: { type: 'string', default: '1' },
     },
   });
@@ -695,7 +734,9 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
       ? (['topics', 'chain'] as IngestMode[])
       : choices(values.mode === 'chained' ? 'chain' : values.mode, INGEST_MODES);
   const clients = choices(values.client, INGEST_CLIENTS);
+  const scorings = choices(values.scoring, SCORINGS);
   for (const [option, chosen, all] of [
+    ['--scoring', scorings, SCORINGS],
     ['--replay', timings, REPLAY_TIMINGS],
     ['--mode', modes, INGEST_MODES],
     ['--client', clients, INGEST_CLIENTS],
@@ -725,6 +766,7 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
     modes: modes as IngestMode[],
     timings: timings as ReplayTiming[],
     clients: clients as IngestClient[],
+    scorings: scorings as Scoring[],
     repeat,
     progress: (line) => process.stderr.write(`${line}\n`),
   });

@@ -1,27 +1,30 @@
 /** Shared by `eaio bench --help` and the ingest benchmark's option errors; kept apart so help loads no benchmark code. */
 export const ingestUsage = `Usage: eaio bench ingest [--bdg2 DIR] [--variant raw|cleaned] [--mode topics|layout|chain|all]
                          [--client kafkajs|platformatic|all] [--replay concurrent|backlog|both]
-                         [--repeat N] [--json] [--keep]
+                         [--scoring on|off|both] [--repeat N] [--json] [--keep]
 
-Replays a BDG2 folder at max speed through validate → enrich_weather → write_hypertable on a
-fresh database and topic prefix, and reports readings/s up to the last row written, with the CPU
-seconds each process used meanwhile, next to COPY of the same rows into an empty copy of
-meter_readings measured right after the run (median of 3): the ratio of the two is the figure.
-Before every timed window a CHECKPOINT and \`sync\` write out what earlier steps left dirty. Each
-combination of --client, --mode and --replay is measured in the same run, one after the other.
+Replays a BDG2 folder at max speed through validate → enrich_weather → score_anomaly →
+write_hypertable on a fresh database and topic prefix, and reports readings/s up to the last row
+written, with the CPU seconds each process used meanwhile, next to COPY of the same rows into an
+empty copy of meter_readings measured right after the run (median of 3): the ratio of the two is
+the figure. Before every timed window a CHECKPOINT and \`sync\` write out what earlier steps left
+dirty. Each combination of --client, --mode, --replay and --scoring is measured in the same run,
+one after the other.
 
   --bdg2 DIR   BDG2 folder (default ../shared/data/bdg2 when it exists, else data/bdg2-sample)
   --variant    raw (default: more cells, zeros included) or cleaned
   --mode       how the stages run (a comma-separated list, or all — the default):
-               chain   (chained) one process, \`eaio run validate+enrich_weather+write_hypertable\`
-               layout  what docker-compose.yml runs: \`eaio run validate+enrich_weather\` and
-                       \`eaio run write_hypertable\`, two processes joined by the enriched topic
+               chain   (chained) one process, \`eaio run validate+enrich_weather+score_anomaly+write_hypertable\`
+               layout  what docker-compose.yml runs: \`eaio run validate+enrich_weather+score_anomaly\`
+                       and \`eaio run write_hypertable\`, two processes joined by the scored topic
                topics  one process per stage, joined by topics
   --client     Kafka client of the workers and the replay (KAFKA_CLIENT): kafkajs (default),
                platformatic, or all (each mode with each client)
   --replay     concurrent: replay at max speed while the pipeline runs, clock from replay start;
                backlog: replay first, clock from the first partition assignment (the
                pipeline's own rate on history already in Kafka); both (default)
+  --scoring    on (default): with score_anomaly; off: without it, the writer reading the enriched
+               topic (the pipeline before the stage); both: each, to see what scoring costs
   --repeat N   measure every combination N times (default 1) and report the median ratio
   --json       print the figures as JSON
   --keep       keep the database and topics afterwards
@@ -29,8 +32,8 @@ combination of --client, --mode and --replay is measured in the same run, one af
 EAIO_BENCH_WORKER_FLAGS='--max-semi-space-size=16' (for example) starts the workers with other V8
 flags than the product's (cli/node-flags.ts), to compare memory and speed.
 
-Ends with one line per client, mode and replay:
-  bench ingest: client=… mode=chained|layout|topics replay=… readings=… readings_per_s=… copy_per_s=… ratio=…`;
+Ends with one line per client, mode, replay and scoring:
+  bench ingest: client=… mode=chained|layout|topics replay=… readings=… readings_per_s=… copy_per_s=… ratio=… … scoring=on|off`;
 
 export const stateRebuildUsage = `Usage: eaio bench state-rebuild [--meters 1000] [--days 7] [--partitions 12] [--assigned N] [--runs 5]
 

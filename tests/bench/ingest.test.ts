@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { modeProcesses, type PipelineFigure, renderIngest, summarise } from '../../bench/ingest.js';
+import { modeProcesses, type PipelineFigure, renderIngest, stagesFor, summarise } from '../../bench/ingest.js';
 import type { CopyFigure } from '../../bench/ingest-copy.js';
 
 const copy: CopyFigure = { rows: 100, seconds: 1, rowsPerSecond: 100, runSeconds: [1, 1, 1] };
@@ -32,6 +32,26 @@ describe('bench ingest: modes and the summary over repeated runs', () => {
     expect(modeProcesses('chain', stages)).toEqual([['validate+enrich_weather+write_hypertable']]);
     expect(modeProcesses('layout', stages)).toEqual([['validate+enrich_weather'], ['write_hypertable']]);
     expect(modeProcesses('topics', stages)).toEqual([['validate'], ['enrich_weather'], ['write_hypertable']]);
+  });
+
+  it('measures the pipeline with score_anomaly (what `eaio run all` runs) and without it', () => {
+    expect(stagesFor('on')).toEqual(['validate', 'enrich_weather', 'score_anomaly', 'write_hypertable']);
+    expect(stagesFor('off')).toEqual(['validate', 'enrich_weather', 'write_hypertable']);
+    expect(modeProcesses('layout', stagesFor('on'))).toEqual([
+      ['validate+enrich_weather+score_anomaly'],
+      ['write_hypertable'],
+    ]);
+  });
+
+  it('keeps runs with and without scoring apart in the summary', () => {
+    const summary = summarise([
+      run('chain', 'concurrent', 0.3),
+      { ...run('chain', 'concurrent', 0.4), scoring: 'off' },
+    ]);
+    expect(summary.map((s) => [s.scoring, s.median])).toEqual([
+      ['on', 0.3],
+      ['off', 0.4],
+    ]);
   });
 
   it('gives per client, mode and timing the median ratio with its range, in the order first measured', () => {
@@ -75,8 +95,8 @@ describe('bench ingest: modes and the summary over repeated runs', () => {
     ];
     const text = renderIngest({ dir: 'd', variant: 'raw', pipelines, summary: summarise(pipelines) });
     expect(text.split('\n').slice(-2)).toEqual([
-      'bench ingest: client=kafkajs mode=chained replay=concurrent readings=100 readings_per_s=25 copy_per_s=100 ratio=0.250 ratio_min=0.200 ratio_max=0.300 runs=2',
-      'bench ingest: client=platformatic mode=layout replay=backlog readings=100 readings_per_s=15 copy_per_s=100 ratio=0.150 ratio_min=0.150 ratio_max=0.150 runs=1 peak_rss_mib=202',
+      'bench ingest: client=kafkajs mode=chained replay=concurrent readings=100 readings_per_s=25 copy_per_s=100 ratio=0.250 ratio_min=0.200 ratio_max=0.300 runs=2 scoring=on',
+      'bench ingest: client=platformatic mode=layout replay=backlog readings=100 readings_per_s=15 copy_per_s=100 ratio=0.150 ratio_min=0.150 ratio_max=0.150 runs=1 peak_rss_mib=202 scoring=on',
     ]);
   });
 });
