@@ -20,6 +20,7 @@ export default defineConfig({
           name: 'integration',
           include: ['tests/smoke/**/*.test.ts', 'tests/integration/**/*.test.ts'],
           testTimeout: 120_000,
+          setupFiles: ['tests/setup-warnings.ts'],
           hookTimeout: 180_000,
           fileParallelism: false,
         },
