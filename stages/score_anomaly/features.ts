@@ -84,12 +84,45 @@ export function useTypeCode(use: string | null | undefined): number {
 const clip = (x: number): number => (Number.isFinite(x) ? Math.max(-CLIP, Math.min(CLIP, x)) : 0);
 const isWeekend = (dayOfWeek: number): boolean => dayOfWeek === 0 || dayOfWeek === 6;
 
+/**
+ * Moves the k-th smallest of the first n values to index k, smaller ones before it (Hoare's
+ * selection). A median per feature and reading, several per reading: selecting instead of sorting
+ * a fresh subarray took a tenth of the stage's time.
+ */
+function select(values: Float64Array, n: number, k: number): void {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = values[(lo + hi) >> 1] as number;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while ((values[i] as number) < pivot) i++;
+      while ((values[j] as number) > pivot) j--;
+      if (i <= j) {
+        const t = values[i] as number;
+        values[i] = values[j] as number;
+        values[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return;
+  }
+}
+
 /** Median of the first n values (reorders them); NaN when n = 0. */
-function median(values: Float64Array, n: number): number {
+export function median(values: Float64Array, n: number): number {
   if (n === 0) return Number.NaN;
-  const part = values.subarray(0, n).sort();
   const mid = n >> 1;
-  return n % 2 === 1 ? (part[mid] as number) : ((part[mid - 1] as number) + (part[mid] as number)) / 2;
+  select(values, n, mid);
+  const upper = values[mid] as number;
+  if (n % 2 === 1) return upper;
+  let lower = values[0] as number;
+  for (let i = 1; i < mid; i++) if ((values[i] as number) > lower) lower = values[i] as number;
+  return (lower + upper) / 2;
 }
 
 /** Median absolute deviation of the first n values from m (overwrites them). */
@@ -121,9 +154,13 @@ function collectSameHour(
 
 /** Median of the same local hour on past days of the same kind, or NaN. */
 function daytypeMedian(history: MeterHistory, zone: string | undefined, hour: number): number {
+  const known = history.remembered(hour);
+  if (known !== undefined) return known;
   const { dayOfWeek } = localCalendar(zone, hour);
   const n = collectSameHour(history, zone, hour, DAYTYPE_WINDOW, 1, isWeekend(dayOfWeek), dayOfWeek);
-  return median(scratch, n);
+  const value = median(scratch, n);
+  history.remember(hour, value);
+  return value;
 }
 
 /**
@@ -169,6 +206,8 @@ export function computeFeatures(
 
   n = collectSameHour(history, zone, hour, DAYTYPE_WINDOW, 1, weekend, dayOfWeek);
   const medType = median(scratch, n);
+  // The next hours' recent-deviation feature reads this hour's daytype median again.
+  history.remember(hour, medType);
   const madType = mad(scratch, n, medType);
   const typeCount = n;
 

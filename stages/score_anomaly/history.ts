@@ -13,10 +13,20 @@ export interface HistoryRow {
   readonly value: number;
 }
 
+/** How many recent hours' daytype medians are remembered (features read the past 5). */
+const REMEMBERED_MEDIANS = 8;
+
 export class MeterHistory {
   private readonly slots = new Float64Array(HISTORY_HOURS).fill(Number.NaN);
   /** Hour number (ms / HOUR_MS) of the newest reading held; -Infinity when empty. */
   private newest = Number.NEGATIVE_INFINITY;
+  /**
+   * A cache of a statistic per recent hour that depends only on the readings before that hour
+   * (the daytype median): the features of the next hours read it again. A reading recorded at an
+   * hour drops what is cached for the hours after it, whose readings before them it changes.
+   */
+  private readonly medianHours = new Float64Array(REMEMBERED_MEDIANS).fill(Number.NaN);
+  private readonly medianValues = new Float64Array(REMEMBERED_MEDIANS);
 
   static fromRows(rows: Iterable<HistoryRow>): MeterHistory {
     const history = new MeterHistory();
@@ -43,7 +53,22 @@ export class MeterHistory {
     } else if (hour <= this.newest - HISTORY_HOURS) {
       return;
     }
+    for (let i = 0; i < REMEMBERED_MEDIANS; i++)
+      if ((this.medianHours[i] as number) > hour) this.medianHours[i] = Number.NaN;
     this.slots[this.index(hour)] = Number.isFinite(value) ? value : Number.NaN;
+  }
+
+  /** The cached statistic of an hour (see `remember`), or undefined. */
+  remembered(hour: number): number | undefined {
+    const i = ((hour % REMEMBERED_MEDIANS) + REMEMBERED_MEDIANS) % REMEMBERED_MEDIANS;
+    return this.medianHours[i] === hour ? this.medianValues[i] : undefined;
+  }
+
+  /** Caches a statistic of `hour` computed from the readings before it only. */
+  remember(hour: number, value: number): void {
+    const i = ((hour % REMEMBERED_MEDIANS) + REMEMBERED_MEDIANS) % REMEMBERED_MEDIANS;
+    this.medianHours[i] = hour;
+    this.medianValues[i] = value;
   }
 
   /**
