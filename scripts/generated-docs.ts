@@ -20,7 +20,7 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   return [line(all[0] ?? []), line(widths.map((w) => '-'.repeat(w))), ...all.slice(1).map(line)].join('\n');
 }
 
-/** The pipeline stages (auxiliary ones left out) with the topics their descriptors name by default. */
+/** The pipeline and branch stages (auxiliary ones left out) with the topics their descriptors name by default. */
 export function renderStageTable(): string {
   const naming = { prefix: 'eaio' };
   const rows = stageDescriptors

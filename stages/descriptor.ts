@@ -44,6 +44,11 @@ export interface StageDescriptor<N extends string = string, S extends SettingsSc
   readonly summary: string;
   /** Benchmarks and tests only: `eaio run all` and the pipeline order leave it out. */
   readonly auxiliary?: boolean;
+  /**
+   * Reads the pipeline's output in a consumer group of its own (it cannot follow a sink in a
+   * chain): `eaio run all` runs it beside the pipeline's stages, chained or not, never as a step.
+   */
+  readonly branch?: boolean;
   readonly settings: {
     /** `EAIO_<STAGE>_*` variables, each with a default and a description. */
     readonly schema: S;

@@ -42,9 +42,13 @@ export type StageName = (typeof stageDescriptors)[number]['name'];
 
 export const stageNames = (): StageName[] => stageDescriptors.map((d) => d.name);
 
-/** The pipeline stages in pipeline order: what `all` means (auxiliary ones left out). */
+/** The pipeline stages in pipeline order: the chain of `all` (auxiliary and branch stages left out). */
 export const pipelineStages = (): StageName[] =>
-  stageDescriptors.filter((d: AnyStageDescriptor) => !d.auxiliary).map((d) => d.name);
+  stageDescriptors.filter((d: AnyStageDescriptor) => !d.auxiliary && !d.branch).map((d) => d.name);
+
+/** Stages that read the pipeline's output in groups of their own: `all` runs them beside the chain. */
+export const branchStages = (): StageName[] =>
+  stageDescriptors.filter((d: AnyStageDescriptor) => d.branch === true).map((d) => d.name);
 
 export const isStageName = (name: string): name is StageName => stageDescriptors.some((d) => d.name === name);
 

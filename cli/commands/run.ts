@@ -10,7 +10,9 @@ import {
   runnerOptionsFromEnv,
   runWorker,
 } from '../../pipeline/index.js';
+import type { AnyStageDescriptor } from '../../stages/descriptor.js';
 import {
+  branchStages,
   createStage,
   isStageName,
   pipelineStages,
@@ -49,7 +51,12 @@ each attempt, for EAIO_STARTUP_WAIT_S seconds (default 60; 0 = for ever), then e
 Exit codes: 0 clean stop, 1 fatal stage error or a service still unreachable after the start-up
 wait, 130 aborted (second signal or drain timeout), 2 usage.
 Stages, in pipeline order:
-${stageDescriptors.map((d) => `  ${d.name.padEnd(18)}  ${d.summary}${'auxiliary' in d && d.auxiliary ? ' (not in all)' : ''}`).join('\n')}`;
+${stageDescriptors.map((d) => `  ${d.name.padEnd(18)}  ${d.summary}${stageNote(d)}`).join('\n')}`;
+
+function stageNote(d: AnyStageDescriptor): string {
+  if (d.auxiliary) return ' (not in all)';
+  return d.branch ? ' (in all, in a group of its own, never chained)' : '';
+}
 
 export function resolveStageNames(names: readonly string[], chain = false): string[] {
   if (names.length === 0) throw new UsageError('name at least one stage, or all');
@@ -58,7 +65,10 @@ export function resolveStageNames(names: readonly string[], chain = false): stri
   for (const part of expanded.flatMap((n) => n.split('+'))) {
     if (!isStageName(part)) throw new UsageError(`unknown stage "${part}" (known: ${stageNames().join(', ')})`);
   }
-  return chain ? [expanded.flatMap((n) => n.split('+')).join('+')] : [...new Set(expanded)];
+  // `all` also runs the branch stages, each in its own group beside the pipeline (or its chain).
+  const branches = names.includes('all') ? branchStages().filter((b) => !expanded.includes(b)) : [];
+  const stages = chain ? [expanded.flatMap((n) => n.split('+')).join('+')] : [...new Set(expanded)];
+  return [...stages, ...branches];
 }
 
 export const runCommand: Command = {

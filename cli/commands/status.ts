@@ -7,7 +7,7 @@ import {
   physicalTopic,
   runnerOptionsFromEnv,
 } from '../../pipeline/index.js';
-import { pipelineStages, stagePlan } from '../../stages/registry.js';
+import { branchStages, pipelineStages, stagePlan } from '../../stages/registry.js';
 import { createPgClient } from '../../stages/shared/pg-client.js';
 import { type Command, UsageError } from '../command.js';
 import { pendingCount } from '../dlq-handled.js';
@@ -64,7 +64,9 @@ export const statusCommand: Command = {
     if (!/^[0-9]+[smhdwy]$/.test(window))
       throw new UsageError('--skips-window takes a Prometheus range such as 1h or 7d');
     const named = positionals.length > 0;
-    const names = named ? resolveStageNames(positionals) : [...pipelineStages(), pipelineStages().join('+')];
+    const names = named
+      ? resolveStageNames(positionals)
+      : [...pipelineStages(), pipelineStages().join('+'), ...branchStages()];
     const env = loadEnv();
     const naming = runnerOptionsFromEnv(env).naming;
     const broker = kafkaBrokerFromEnv(env, loggerFromEnv({ LOG_LEVEL: 'error' }));

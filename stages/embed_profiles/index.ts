@@ -6,8 +6,8 @@ export const embedProfilesStage = defineStage({
   name: 'embed_profiles',
   summary:
     'embeds each meter’s closed local days (event time) into Milvus building_patterns and each anomaly alert into anomaly_signatures (its own group)',
-  // Its own consumer group beside the writer, not a step of `eaio run all`'s chain.
-  auxiliary: true,
+  // Its own consumer group beside the writer: `eaio run all` runs it, never as a step of the chain.
+  branch: true,
   settings: { schema: embedProfilesSettings, toConfig: toEmbedProfilesConfig },
   inputs: (config) => [config.inputTopic, config.alertsTopic],
   outputs: () => ({}),

@@ -9,7 +9,7 @@ import {
   renderStageTable,
   replaceBetweenMarkers,
 } from '../../scripts/generated-docs.js';
-import { pipelineStages, stageDescriptors } from '../../stages/registry.js';
+import { branchStages, pipelineStages, stageDescriptors } from '../../stages/registry.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string): string => readFileSync(ROOT + path, 'utf8');
@@ -19,13 +19,15 @@ describe('generated documentation (npm run docs:generate)', () => {
     expect(read(path), `${path} is stale: run npm run docs:generate`).toBe(generatedDocs(read)[path]);
   });
 
-  it('the README stage table has one row per pipeline stage, in order, and none for auxiliary stages', () => {
+  it('the README stage table has one row per pipeline stage, in order, then the branch stages, and none for auxiliary stages', () => {
     const names = renderStageTable()
       .split('\n')
       .slice(2)
       .map((row) => /^\| `(\w+)`/.exec(row)?.[1]);
-    expect(names).toEqual(pipelineStages());
-    const auxiliary = stageDescriptors.filter((d) => !pipelineStages().includes(d.name)).map((d) => d.name);
+    expect(names).toEqual([...pipelineStages(), ...branchStages()]);
+    expect(branchStages()).toContain('embed_profiles');
+    const listed: readonly string[] = [...pipelineStages(), ...branchStages()];
+    const auxiliary = stageDescriptors.filter((d) => !listed.includes(d.name)).map((d) => d.name);
     expect(auxiliary.length).toBeGreaterThan(0);
     for (const name of auxiliary) expect(renderStageTable()).not.toContain(`\`${name}\``);
   });

@@ -2,9 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { resolveStageNames } from '../../cli/commands/run.js';
 
 describe('eaio run: which stages (or chains) a command line names', () => {
-  it('runs `all` as the pipeline stages, each on its own, or as one chain with --chain', () => {
-    expect(resolveStageNames(['all'])).toEqual(['validate', 'enrich_weather', 'score_anomaly', 'write_hypertable']);
-    expect(resolveStageNames(['all'], true)).toEqual(['validate+enrich_weather+score_anomaly+write_hypertable']);
+  it('runs `all` as the pipeline stages, each on its own or as one chain with --chain, and the branch stages beside them', () => {
+    expect(resolveStageNames(['all'])).toEqual([
+      'validate',
+      'enrich_weather',
+      'score_anomaly',
+      'write_hypertable',
+      'embed_profiles',
+    ]);
+    expect(resolveStageNames(['all'], true)).toEqual([
+      'validate+enrich_weather+score_anomaly+write_hypertable',
+      'embed_profiles',
+    ]);
+    expect(resolveStageNames(['validate', 'enrich_weather'])).not.toContain('embed_profiles');
   });
 
   it('keeps a+b chains as given, and joins named stages with --chain', () => {
