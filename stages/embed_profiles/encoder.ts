@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { InferenceSession as Session } from 'onnxruntime-node';
+import { resolveModelPath } from '../shared/model-path.js';
 import { FEATURE_COUNT } from './features.js';
 
 export const EMBEDDING_DIM = 384;
@@ -73,4 +74,6 @@ export async function loadProfileEncoder(path: string): Promise<ProfileEncoder> 
 }
 
 /** The committed encoder, relative to this file. */
-export const DEFAULT_PROFILE_MODEL = new URL('../../models/profile/profile.onnx', import.meta.url).pathname;
+/** The committed encoder, relative to the EAIO installation (resolveModelPath). */
+export const COMMITTED_PROFILE_MODEL = 'models/profile/profile.onnx';
+export const DEFAULT_PROFILE_MODEL = resolveModelPath(COMMITTED_PROFILE_MODEL);

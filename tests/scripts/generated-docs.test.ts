@@ -40,6 +40,12 @@ describe('generated documentation (npm run docs:generate)', () => {
     }
     expect(doc).toContain('`EAIO_WRITER_MAINTENANCE_CRON`');
   });
+
+  it('carries no path of this checkout: the committed files must match in any clone', () => {
+    const checkout = fileURLToPath(new URL('../../', import.meta.url));
+    expect(renderConfigurationDoc()).not.toContain(checkout);
+    expect(readFileSync(new URL('../../.env.example', import.meta.url), 'utf8')).not.toContain(checkout);
+  });
 });
 
 describe('replaceBetweenMarkers', () => {
