@@ -74,6 +74,16 @@ export const anomaliesOutput: OutputSpec<AnomalyAlert> & { readonly name: string
 /** Per partition: each meter's history. */
 type PartitionHistories = Map<string, MeterHistory>;
 
+/** Time of the newest reading any of these histories holds; undefined when none holds one. */
+function newestTimeOf(histories: PartitionHistories): number | undefined {
+  let newest: number | undefined;
+  for (const history of histories.values()) {
+    const t = history.newestTime;
+    if (t !== undefined && (newest === undefined || t > newest)) newest = t;
+  }
+  return newest;
+}
+
 const INFERENCE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const round = (x: number): number => Math.round(x * 1e4) / 1e4;
 
@@ -198,11 +208,13 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
         const histories = partitionOf.get(meter);
         if (histories && !histories.has(meter)) histories.set(meter, new MeterHistory());
       }
-      return partitions.map((tp) => ({
-        ...tp,
-        state: byPartition.get(tp.partition) as PartitionHistories,
-        ...(loaded.newest === undefined ? {} : { maxEventTime: loaded.newest }),
-      }));
+      // Each partition resumes from its own meters' newest stored reading: one far ahead on another
+      // partition must not make this one's records look late.
+      return partitions.map((tp) => {
+        const histories = byPartition.get(tp.partition) as PartitionHistories;
+        const newest = newestTimeOf(histories);
+        return { ...tp, state: histories, ...(newest === undefined ? {} : { maxEventTime: newest }) };
+      });
     },
     empty: () => new Map(),
     size: (histories) => histories.size,
