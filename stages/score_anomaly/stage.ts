@@ -10,6 +10,10 @@
  * their records is processed, and for a meter the rebuild did not know (new to the catalog, or a
  * topic with another partition count than EAIO_TOPIC_PARTITIONS) at its first record. A meter
  * with little history is scored all the same, with its confidence and `cold_start` saying so.
+ *
+ * Records handed in again (a retried batch, outputs not acknowledged, a later chain step failed,
+ * records re-run one by one) first undo what they recorded the first time (history-journal.ts), so
+ * they are scored exactly as then.
  */
 import type { Sql } from 'postgres';
 import type { AnomalyAlert, EnrichedReading, ScoredReading } from '../../domain/messages.js';
@@ -37,6 +41,7 @@ import { type AttributesByBuilding, AttributesCache, loadAttributes } from './at
 import { type ScoreAnomalyConfig, scoreAnomalyDefaults } from './config.js';
 import { computeFeatures, FEATURE_COUNT, FEATURE_NAMES, type StaticAttributes } from './features.js';
 import { MeterHistory } from './history.js';
+import { HistoryJournal, JOURNAL_CAPACITY } from './history-journal.js';
 import { catalogMeters, type LoadedHistories, loadHistories } from './history-store.js';
 import { type AnomalyModel, loadAnomalyModel, ModelContractError } from './model.js';
 
@@ -71,13 +76,17 @@ export const anomaliesOutput: OutputSpec<AnomalyAlert> & { readonly name: string
   key: (a) => a.meter_id,
 };
 
-/** Per partition: each meter's history. */
-type PartitionHistories = Map<string, MeterHistory>;
+/** Per partition: each meter's history, and the undo log of what this assignment recorded in them. */
+interface PartitionHistories {
+  readonly meters: Map<string, MeterHistory>;
+  readonly journal: HistoryJournal;
+}
+const emptyPartition = (): PartitionHistories => ({ meters: new Map(), journal: new HistoryJournal() });
 
 /** Time of the newest reading any of these histories holds; undefined when none holds one. */
 function newestTimeOf(histories: PartitionHistories): number | undefined {
   let newest: number | undefined;
-  for (const history of histories.values()) {
+  for (const history of histories.meters.values()) {
     const t = history.newestTime;
     if (t !== undefined && (newest === undefined || t > newest)) newest = t;
   }
@@ -193,7 +202,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
       // meters of number p are on p of whichever topic keyed by meter carries them.
       for (const tp of partitions) {
         if (byPartition.has(tp.partition)) continue;
-        const histories: PartitionHistories = new Map();
+        const histories = emptyPartition();
         byPartition.set(tp.partition, histories);
         if (count === undefined) continue;
         for (const meter of keysOnPartitions(all, [tp.partition], count)) {
@@ -202,11 +211,11 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
         }
       }
       const loaded = await source.histories(wanted);
-      for (const [meter, history] of loaded.histories) partitionOf.get(meter)?.set(meter, history);
+      for (const [meter, history] of loaded.histories) partitionOf.get(meter)?.meters.set(meter, history);
       // Meters known but without stored readings are known to be new: no second look at their first record.
       for (const meter of wanted) {
         const histories = partitionOf.get(meter);
-        if (histories && !histories.has(meter)) histories.set(meter, new MeterHistory());
+        if (histories && !histories.meters.has(meter)) histories.meters.set(meter, new MeterHistory());
       }
       // Each partition resumes from its own meters' newest stored reading: one far ahead on another
       // partition must not make this one's records look late.
@@ -216,8 +225,8 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
         return { ...tp, state: histories, ...(newest === undefined ? {} : { maxEventTime: newest }) };
       });
     },
-    empty: () => new Map(),
-    size: (histories) => histories.size,
+    empty: emptyPartition,
+    size: (histories) => histories.meters.size,
     isTransient: (error) => classifyPgError(error) === 'retry',
   });
 
@@ -243,7 +252,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     const key = `${tp.topic}\u0000${tp.partition}`;
     let histories = unassigned.get(key);
     if (!histories) {
-      histories = new Map();
+      histories = emptyPartition();
       unassigned.set(key, histories);
     }
     return histories;
@@ -254,11 +263,43 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     const missing = new Map<string, PartitionHistories>();
     for (const e of batch) {
       const histories = historiesOf(e.raw);
-      if (!histories.has(e.value.meter_id)) missing.set(e.value.meter_id, histories);
+      if (!histories.meters.has(e.value.meter_id)) missing.set(e.value.meter_id, histories);
     }
     if (missing.size === 0) return;
     const loaded = await opened().sources.histories([...missing.keys()]);
-    for (const [meter, histories] of missing) histories.set(meter, loaded.histories.get(meter) ?? new MeterHistory());
+    for (const [meter, histories] of missing)
+      histories.meters.set(meter, loaded.histories.get(meter) ?? new MeterHistory());
+  }
+
+  /** Partitions whose re-run reached back further than their journal keeps (warned once). */
+  const inexact = new WeakSet<PartitionHistories>();
+
+  /**
+   * Undoes what an earlier attempt at these records recorded (a re-run starts at an offset already
+   * recorded), so they see the history the first attempt saw; returns each partition's first offset.
+   */
+  function rewind(
+    batch: readonly { value: EnrichedReading; raw: TopicPartition & { offset: string } }[],
+    ctx: StageContext,
+  ): Map<PartitionHistories, number> {
+    const first = new Map<PartitionHistories, number>();
+    const where = new Map<PartitionHistories, TopicPartition>();
+    for (const e of batch) {
+      const histories = historiesOf(e.raw);
+      const offset = Number(e.raw.offset);
+      if (offset < (first.get(histories) ?? Number.POSITIVE_INFINITY)) first.set(histories, offset);
+      where.set(histories, e.raw);
+    }
+    for (const [histories, offset] of first) {
+      if (histories.journal.rewind(offset) || inexact.has(histories)) continue;
+      inexact.add(histories);
+      const tp = where.get(histories) as TopicPartition;
+      ctx.log.warn(
+        { partition: `${tp.topic}:${tp.partition}`, offset, kept: JOURNAL_CAPACITY },
+        'records handed in again reach back further than score_anomaly keeps undo for; their scores may differ slightly from the first attempt',
+      );
+    }
+    return first;
   }
 
   return {
@@ -305,6 +346,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
       const { model: scorer } = opened();
       const buildings = await attributes.current();
       await loadMissing(batch);
+      const first = rewind(batch, ctx);
       const matrix = matrices.pop() ?? new Float32Array(0);
       const features =
         matrix.length >= batch.length * FEATURE_COUNT ? matrix : new Float32Array(batch.length * FEATURE_COUNT);
@@ -314,7 +356,8 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
         const none: StaticAttributes = {};
         batch.forEach((e, i) => {
           const r = e.value;
-          const history = historiesOf(e.raw).get(r.meter_id) as MeterHistory;
+          const histories = historiesOf(e.raw);
+          const history = histories.meters.get(r.meter_id) as MeterHistory;
           const timeMs = parseTime(r.time);
           const summary = computeFeatures(
             history,
@@ -325,7 +368,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
           );
           expected[i] = summary.expected;
           confidence[i] = summary.confidence;
-          history.record(timeMs, r.value);
+          histories.journal.record(Number(e.raw.offset), history, timeMs, r.value);
         });
         const scores = await inferOneAtATime(async () => {
           const started = performance.now();
@@ -376,6 +419,10 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
           metrics.counter('readings_cold_start', 'Readings scored with too little history (score_anomaly).').inc(cold);
         }
         return results;
+      } catch (error) {
+        // Whatever is tried next (the batch again, or its records one by one) starts from here.
+        for (const [histories, offset] of first) histories.journal.rewind(offset);
+        throw error;
       } finally {
         matrices.push(features);
       }
