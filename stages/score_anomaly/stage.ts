@@ -11,6 +11,9 @@
  * topic with another partition count than EAIO_TOPIC_PARTITIONS) at its first record. A meter
  * with little history is scored all the same, with its confidence and `cold_start` saying so.
  *
+ * Run in another consumer group than write_hypertable (production), a partition's rebuild first
+ * waits, bounded, for the writer to store what was scored before the assignment (writer-lag.ts).
+ *
  * Records handed in again (a retried batch, outputs not acknowledged, a later chain step failed,
  * records re-run one by one) first undo what they recorded the first time (history-journal.ts), so
  * they are scored exactly as then.
@@ -29,6 +32,7 @@ import {
   type StageContext,
   type StageHistogram,
   type StageResult,
+  stageResults,
   type TopicPartition,
   toOutput,
 } from '../../pipeline/index.js';
@@ -38,14 +42,17 @@ import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { classifyPgError } from '../shared/pg-errors.js';
 import { waitForPostgres } from '../shared/pg-wait.js';
 import { type AttributesByBuilding, AttributesCache, loadAttributes } from './attributes.js';
+import { HISTORY_NOT_STORED, scoreAnomalyCodes } from './codes.js';
 import { type ScoreAnomalyConfig, scoreAnomalyDefaults } from './config.js';
 import { computeFeatures, FEATURE_COUNT, FEATURE_NAMES, type StaticAttributes } from './features.js';
 import { MeterHistory } from './history.js';
 import { HistoryJournal, JOURNAL_CAPACITY } from './history-journal.js';
 import { catalogMeters, type LoadedHistories, loadHistories } from './history-store.js';
 import { type AnomalyModel, loadAnomalyModel, ModelContractError } from './model.js';
+import { WriterCatchUp, type WriterLocation, type WriterProgress, writerProgress } from './writer-lag.js';
 
 export const SCORE_ANOMALY = 'score_anomaly';
+const { defer } = stageResults(scoreAnomalyCodes);
 
 /** Where history and attributes come from: PostgreSQL, or fakes in unit tests. */
 export interface ScoreSources {
@@ -67,6 +74,15 @@ export interface ScoreAnomalyDeps {
   readonly partitionCount?: number;
   /** A model opened by the caller (tests); by default `init` opens `config.modelPath`. */
   readonly model?: AnomalyModel;
+  /**
+   * write_hypertable, when it runs in another consumer group: a rebuild waits for it to store what
+   * was scored before the assignment (writer-lag.ts). Absent: no wait (chained with the writer, tests).
+   */
+  readonly writer?: WriterLocation;
+  /** …or its progress from elsewhere (tests). */
+  readonly writerProgress?: WriterProgress;
+  /** Clock of the wait for the writer (tests). */
+  readonly now?: () => number;
 }
 
 export const anomaliesOutput: OutputSpec<AnomalyAlert> & { readonly name: string } = {
@@ -172,6 +188,10 @@ export function toAlert(r: ScoredReading, threshold: number): AnomalyAlert {
 export type ScoreAnomalyStage = Stage<EnrichedReading, ScoredReading> & {
   /** The partition-owned histories (tests look at them). */
   readonly state: PartitionStateStore<PartitionHistories>;
+  /** The writer a rebuild waits for, if any (see `ScoreAnomalyDeps.writer`). */
+  readonly writer: WriterLocation | undefined;
+  /** Partition numbers whose rebuild waits for the writer (tests). */
+  readonly waitingForWriter: () => readonly number[];
 };
 
 export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnomalyStage {
@@ -187,6 +207,14 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
   };
   const attributes = new AttributesCache(() => opened().sources.attributes(), config.catalogRefreshMs);
   let inference: StageHistogram | undefined;
+  /** Scored partitions holding partition p's meters: p itself when the topics have as many partitions. */
+  const scoredPartitionsOf = (p: number, count: number): number[] =>
+    deps.partitionCount === undefined || deps.partitionCount === count
+      ? [p]
+      : Array.from({ length: count }, (_, q) => q);
+  const waitFor = (progress: WriterProgress) =>
+    new WriterCatchUp(progress, config.rebuildWaitMs, scoredPartitionsOf, deps.now);
+  let catchUp = deps.writerProgress && config.rebuildWaitMs > 0 ? waitFor(deps.writerProgress) : undefined;
   /** Grown as batches need: one features matrix per process call, never shared between calls in flight. */
   const matrices: Float32Array[] = [];
 
@@ -302,6 +330,27 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     return first;
   }
 
+  /**
+   * A partition still waiting for the writer defers its batch; one whose wait is over (caught up, or
+   * waited long enough) has its state built now. Returns the delay of a deferral, if any.
+   */
+  async function holdBack(
+    batch: readonly { raw: TopicPartition }[],
+    ctx: StageContext,
+    waiting: WriterCatchUp,
+  ): Promise<number | undefined> {
+    const partitions = new Set(batch.map((e) => e.raw.partition));
+    for (const p of partitions) {
+      const readiness = await waiting.ready(p, ctx.log);
+      if (readiness?.kind === 'wait') return readiness.delayMs;
+      if (readiness?.kind === 'build') {
+        await state.assign(readiness.partitions, ctx);
+        waiting.built(p);
+      }
+    }
+    return undefined;
+  }
+
   return {
     name: SCORE_ANOMALY,
     inputs: [TOPICS.readingsEnriched],
@@ -310,6 +359,8 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     sideOutputs: [anomaliesOutput],
     batch: { maxRecords: config.maxRecords },
     state,
+    writer: deps.writer,
+    waitingForWriter: () => catchUp?.waiting ?? [],
     classifyError: (error) => (error instanceof ModelContractError ? 'fatal' : pgRunnerDisposition(error)),
 
     async init(ctx: StageContext) {
@@ -321,6 +372,8 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
       // The model first: a wrong model is the operator's mistake to hear about at once, database or not.
       model ??= await loadAnomalyModel(config.modelPath);
       await waitForPostgres(sql, ctx, { waitMs: deps.clients?.startupWaitMs });
+      if (!catchUp && deps.writer && sql && config.rebuildWaitMs > 0)
+        catchUp = waitFor(writerProgress(sql, deps.writer, ctx.log));
       const buildings = await attributes.current();
       inference = ctx.metrics?.histogram?.(
         'score_anomaly_inference_seconds',
@@ -334,15 +387,18 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     },
 
     async onPartitionsAssigned(partitions, ctx) {
-      await state.assign(partitions, ctx);
+      await state.assign(catchUp ? await catchUp.hold(partitions, ctx.log) : partitions, ctx);
     },
 
     async onPartitionsRevoked(partitions) {
+      catchUp?.release(partitions);
       state.revoke(partitions);
     },
 
     async process(batch, ctx) {
       if (batch.length === 0) return [];
+      const delayMs = catchUp ? await holdBack(batch, ctx, catchUp) : undefined;
+      if (delayMs !== undefined) return batch.map(() => defer(HISTORY_NOT_STORED, delayMs));
       const { model: scorer } = opened();
       const buildings = await attributes.current();
       await loadMissing(batch);
@@ -429,6 +485,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     },
 
     async close() {
+      await catchUp?.close();
       if (ownsModel) await model?.release();
       if (ownsSql) await sql?.end({ timeout: 5 });
     },
