@@ -4,16 +4,24 @@
  */
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnv } from '../../../config/load.js';
 import type { EnrichedReading, ScoredReading } from '../../../domain/messages.js';
-import type { Envelope, StageContext, StageResult } from '../../../pipeline/index.js';
+import {
+  type Envelope,
+  MemoryBroker,
+  type StageContext,
+  type StageResult,
+  StageRunner,
+} from '../../../pipeline/index.js';
 import { defaultClients } from '../../../stages/descriptor.js';
 import type { HistoryRow } from '../../../stages/score_anomaly/history.js';
 import { scoreAnomalyStage } from '../../../stages/score_anomaly/index.js';
 import { type AnomalyModel, loadAnomalyModel } from '../../../stages/score_anomaly/model.js';
 import { createScoreAnomalyStage, type ScoreAnomalyStage } from '../../../stages/score_anomaly/stage.js';
 import { type WriterProgress, writerToWaitFor } from '../../../stages/score_anomaly/writer-lag.js';
+import { eventually, metricValue } from '../../pipeline/helpers.js';
 import { enriched, envelope, METER, MemorySources } from './stage-fixtures.js';
 
 let model: AnomalyModel;
@@ -112,6 +120,44 @@ describe('score_anomaly waits for write_hypertable before a rebuild', () => {
     expect(stage.waitingForWriter()).toEqual([]);
     expect(after).toEqual(await uninterrupted());
     expect(log.warnings()).toEqual([]);
+  });
+
+  it('through the runner: the partition pauses (a deferral, no retry), then is built and scored once the writer caught up', async () => {
+    const writer = new FakeWriter(new Map([[0, 24n * 11n]]));
+    writer.stored_.set(0, 24n * 10n);
+    const stored = new Map([[METER, rowsOf(records.slice(0, 24 * 10))]]);
+    let looks = 0;
+    writer.stored = async () => {
+      // Looked at on assignment and before the first batch: the writer stores day 11 after that.
+      if (++looks === 3) {
+        stored.set(METER, rowsOf(records.slice(0, 24 * 11)));
+        writer.stored_.set(0, 24n * 11n);
+      }
+      return writer.stored_;
+    };
+    const broker = new MemoryBroker();
+    const input = 't.readings.enriched.v1';
+    broker.createTopic(input, 1);
+    for (const e of records.slice(24 * 11)) broker.append({ topic: input, key: METER, value: JSON.stringify(e.value) });
+    const registry = new Registry();
+    const stage = createScoreAnomalyStage({
+      sources: new MemorySources(stored),
+      model,
+      partitionCount: 1,
+      writerProgress: writer,
+    });
+    const runner = new StageRunner(
+      stage,
+      { broker, log: pino({ level: 'silent' }), registry },
+      { naming: { prefix: 't' }, topicPartitions: 1, commitIntervalMs: 0 },
+    );
+    await runner.start();
+    await eventually(async () => (await broker.readTopic('t.readings.scored.v1')).length === 24, 'day 12 scored');
+    await runner.stop();
+    const scored = (await broker.readTopic('t.readings.scored.v1')).map((r) => JSON.parse(String(r.value)));
+    expect(scored).toEqual(await uninterrupted());
+    expect(await metricValue(registry, 'pipeline_deferrals_total', { reason: 'history_not_stored' })).toBe(1);
+    expect(await metricValue(registry, 'pipeline_retries_total')).toBe(0);
   });
 
   it('waits at most EAIO_SCORE_ANOMALY_REBUILD_WAIT_MS, then scores with what is stored and warns once', async () => {
