@@ -28,6 +28,24 @@ const WRITER = 'write_hypertable';
 
 /** How often a waiting partition looks at the writer's progress again. */
 export const RECHECK_MS = 500;
+/**
+ * Longest look at the writer's progress during an assignment: kafkajs sends no heartbeat while the
+ * assignment hook runs, so a slow answer is taken as none (nothing to wait for).
+ */
+export const LOOKUP_TIMEOUT_MS = 3_000;
+
+/** `promise`, or a rejection after `ms`. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Where the writer's progress is read. */
 export interface WriterProgress {
@@ -127,6 +145,7 @@ export class WriterCatchUp {
      */
     private readonly scoredPartitionsOf: (p: number, count: number) => readonly number[],
     private readonly now: () => number = Date.now,
+    private readonly lookupTimeoutMs = LOOKUP_TIMEOUT_MS,
   ) {}
 
   /** At assignment: the partitions to build now; the others wait for the writer. */
@@ -140,9 +159,9 @@ export class WriterCatchUp {
     let ends: ReadonlyMap<number, bigint>;
     let stored: ReadonlyMap<number, bigint>;
     try {
-      ends = await this.progress.ends();
+      ends = await within(this.lookupTimeoutMs, this.progress.ends());
       if (ends.size === 0) return fresh;
-      stored = await this.progress.stored();
+      stored = await within(this.lookupTimeoutMs, this.progress.stored());
     } catch (error) {
       log.warn(
         { err: errorText(error) },

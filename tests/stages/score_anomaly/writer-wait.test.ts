@@ -20,7 +20,7 @@ import type { HistoryRow } from '../../../stages/score_anomaly/history.js';
 import { scoreAnomalyStage } from '../../../stages/score_anomaly/index.js';
 import { type AnomalyModel, loadAnomalyModel } from '../../../stages/score_anomaly/model.js';
 import { createScoreAnomalyStage, type ScoreAnomalyStage } from '../../../stages/score_anomaly/stage.js';
-import { type WriterProgress, writerToWaitFor } from '../../../stages/score_anomaly/writer-lag.js';
+import { WriterCatchUp, type WriterProgress, writerToWaitFor } from '../../../stages/score_anomaly/writer-lag.js';
 import { eventually, metricValue } from '../../pipeline/helpers.js';
 import { enriched, envelope, METER, MemorySources } from './stage-fixtures.js';
 
@@ -197,6 +197,21 @@ describe('score_anomaly waits for write_hypertable before a rebuild', () => {
     expect(second.warnings()).toEqual([
       'cannot tell whether write_hypertable has stored the readings scored before this assignment; rebuilding from what is stored',
     ]);
+  });
+
+  it('takes a lookup that does not answer during the assignment as nothing to wait for (kafkajs sends no heartbeat meanwhile)', async () => {
+    const silent: WriterProgress = {
+      ends: () => new Promise(() => undefined),
+      stored: async () => new Map(),
+      close: async () => undefined,
+    };
+    const log = capturing();
+    const catchUp = new WriterCatchUp(silent, 5_000, (p) => [p], Date.now, 50);
+    const started = Date.now();
+    expect(await catchUp.hold([TP], log.ctx().log)).toEqual([TP]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(catchUp.waiting).toEqual([]);
+    expect(log.warnings()).toHaveLength(1);
   });
 
   it('waits only for a writer in another group: chained with it, there is none', () => {
