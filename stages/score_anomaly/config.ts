@@ -52,6 +52,15 @@ export const scoreAnomalySettings = z.object({
     .max(64)
     .default(2)
     .describe('PostgreSQL connections of the stage (history rebuilds and the catalog).'),
+  EAIO_SCORE_ANOMALY_REBUILD_WAIT_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(10_000)
+    .describe(
+      "After a restart or rebalance, how long a partition's history rebuild waits for write_hypertable (another consumer group) to store the readings scored before it; then it is rebuilt from what is stored. 0: no wait. Chained with the writer there is none.",
+    ),
 });
 
 export interface ScoreAnomalyConfig {
@@ -61,6 +70,7 @@ export interface ScoreAnomalyConfig {
   readonly maxRecords: number;
   readonly catalogRefreshMs: number;
   readonly dbPool: number;
+  readonly rebuildWaitMs: number;
 }
 
 /** A relative model path: the current directory first, else the installation (where the committed one is). */
@@ -77,6 +87,7 @@ export function toScoreAnomalyConfig(env: z.infer<typeof scoreAnomalySettings>):
     maxRecords: env.EAIO_SCORE_ANOMALY_BATCH_RECORDS,
     catalogRefreshMs: env.EAIO_SCORE_ANOMALY_CATALOG_REFRESH_S * 1000,
     dbPool: env.EAIO_SCORE_ANOMALY_DB_POOL,
+    rebuildWaitMs: env.EAIO_SCORE_ANOMALY_REBUILD_WAIT_MS,
   };
 }
 

@@ -11,8 +11,15 @@ export const scoreAnomalyStage = defineStage({
   inputs: () => [TOPICS.readingsEnriched],
   outputs: () => ({ main: TOPICS.readingsScored, anomalies: TOPICS.anomalies }),
   codes: scoreAnomalyCodes,
-  async create({ config, clients, env }) {
+  async create({ config, clients, env, naming, offsetsGroup }) {
     const { createScoreAnomalyStage } = await import('./stage.js');
-    return createScoreAnomalyStage({ config, clients, partitionCount: env.EAIO_TOPIC_PARTITIONS });
+    const { writerToWaitFor } = await import('./writer-lag.js');
+    const writer = writerToWaitFor(naming, offsetsGroup, env);
+    return createScoreAnomalyStage({
+      config,
+      clients,
+      partitionCount: env.EAIO_TOPIC_PARTITIONS,
+      ...(writer ? { writer } : {}),
+    });
   },
 });

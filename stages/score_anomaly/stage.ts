@@ -10,6 +10,13 @@
  * their records is processed, and for a meter the rebuild did not know (new to the catalog, or a
  * topic with another partition count than EAIO_TOPIC_PARTITIONS) at its first record. A meter
  * with little history is scored all the same, with its confidence and `cold_start` saying so.
+ *
+ * Run in another consumer group than write_hypertable (production), a partition's rebuild first
+ * waits, bounded, for the writer to store what was scored before the assignment (writer-lag.ts).
+ *
+ * Records handed in again (a retried batch, outputs not acknowledged, a later chain step failed,
+ * records re-run one by one) first undo what they recorded the first time (history-journal.ts), so
+ * they are scored exactly as then.
  */
 import type { Sql } from 'postgres';
 import type { AnomalyAlert, EnrichedReading, ScoredReading } from '../../domain/messages.js';
@@ -25,6 +32,7 @@ import {
   type StageContext,
   type StageHistogram,
   type StageResult,
+  stageResults,
   type TopicPartition,
   toOutput,
 } from '../../pipeline/index.js';
@@ -34,13 +42,17 @@ import { pgRunnerDisposition } from '../shared/pg-disposition.js';
 import { classifyPgError } from '../shared/pg-errors.js';
 import { waitForPostgres } from '../shared/pg-wait.js';
 import { type AttributesByBuilding, AttributesCache, loadAttributes } from './attributes.js';
+import { HISTORY_NOT_STORED, scoreAnomalyCodes } from './codes.js';
 import { type ScoreAnomalyConfig, scoreAnomalyDefaults } from './config.js';
 import { computeFeatures, FEATURE_COUNT, FEATURE_NAMES, type StaticAttributes } from './features.js';
 import { MeterHistory } from './history.js';
+import { HistoryJournal, JOURNAL_CAPACITY } from './history-journal.js';
 import { catalogMeters, type LoadedHistories, loadHistories } from './history-store.js';
 import { type AnomalyModel, loadAnomalyModel, ModelContractError } from './model.js';
+import { WriterCatchUp, type WriterLocation, type WriterProgress, writerProgress } from './writer-lag.js';
 
 export const SCORE_ANOMALY = 'score_anomaly';
+const { defer } = stageResults(scoreAnomalyCodes);
 
 /** Where history and attributes come from: PostgreSQL, or fakes in unit tests. */
 export interface ScoreSources {
@@ -62,6 +74,15 @@ export interface ScoreAnomalyDeps {
   readonly partitionCount?: number;
   /** A model opened by the caller (tests); by default `init` opens `config.modelPath`. */
   readonly model?: AnomalyModel;
+  /**
+   * write_hypertable, when it runs in another consumer group: a rebuild waits for it to store what
+   * was scored before the assignment (writer-lag.ts). Absent: no wait (chained with the writer, tests).
+   */
+  readonly writer?: WriterLocation;
+  /** …or its progress from elsewhere (tests). */
+  readonly writerProgress?: WriterProgress;
+  /** Clock of the wait for the writer (tests). */
+  readonly now?: () => number;
 }
 
 export const anomaliesOutput: OutputSpec<AnomalyAlert> & { readonly name: string } = {
@@ -71,8 +92,22 @@ export const anomaliesOutput: OutputSpec<AnomalyAlert> & { readonly name: string
   key: (a) => a.meter_id,
 };
 
-/** Per partition: each meter's history. */
-type PartitionHistories = Map<string, MeterHistory>;
+/** Per partition: each meter's history, and the undo log of what this assignment recorded in them. */
+interface PartitionHistories {
+  readonly meters: Map<string, MeterHistory>;
+  readonly journal: HistoryJournal;
+}
+const emptyPartition = (): PartitionHistories => ({ meters: new Map(), journal: new HistoryJournal() });
+
+/** Time of the newest reading any of these histories holds; undefined when none holds one. */
+function newestTimeOf(histories: PartitionHistories): number | undefined {
+  let newest: number | undefined;
+  for (const history of histories.meters.values()) {
+    const t = history.newestTime;
+    if (t !== undefined && (newest === undefined || t > newest)) newest = t;
+  }
+  return newest;
+}
 
 const INFERENCE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const round = (x: number): number => Math.round(x * 1e4) / 1e4;
@@ -153,6 +188,10 @@ export function toAlert(r: ScoredReading, threshold: number): AnomalyAlert {
 export type ScoreAnomalyStage = Stage<EnrichedReading, ScoredReading> & {
   /** The partition-owned histories (tests look at them). */
   readonly state: PartitionStateStore<PartitionHistories>;
+  /** The writer a rebuild waits for, if any (see `ScoreAnomalyDeps.writer`). */
+  readonly writer: WriterLocation | undefined;
+  /** Partition numbers whose rebuild waits for the writer (tests). */
+  readonly waitingForWriter: () => readonly number[];
 };
 
 export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnomalyStage {
@@ -168,6 +207,14 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
   };
   const attributes = new AttributesCache(() => opened().sources.attributes(), config.catalogRefreshMs);
   let inference: StageHistogram | undefined;
+  /** Scored partitions holding partition p's meters: p itself when the topics have as many partitions. */
+  const scoredPartitionsOf = (p: number, count: number): number[] =>
+    deps.partitionCount === undefined || deps.partitionCount === count
+      ? [p]
+      : Array.from({ length: count }, (_, q) => q);
+  const waitFor = (progress: WriterProgress) =>
+    new WriterCatchUp(progress, config.rebuildWaitMs, scoredPartitionsOf, deps.now);
+  let catchUp = deps.writerProgress && config.rebuildWaitMs > 0 ? waitFor(deps.writerProgress) : undefined;
   /** Grown as batches need: one features matrix per process call, never shared between calls in flight. */
   const matrices: Float32Array[] = [];
 
@@ -183,7 +230,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
       // meters of number p are on p of whichever topic keyed by meter carries them.
       for (const tp of partitions) {
         if (byPartition.has(tp.partition)) continue;
-        const histories: PartitionHistories = new Map();
+        const histories = emptyPartition();
         byPartition.set(tp.partition, histories);
         if (count === undefined) continue;
         for (const meter of keysOnPartitions(all, [tp.partition], count)) {
@@ -192,20 +239,22 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
         }
       }
       const loaded = await source.histories(wanted);
-      for (const [meter, history] of loaded.histories) partitionOf.get(meter)?.set(meter, history);
+      for (const [meter, history] of loaded.histories) partitionOf.get(meter)?.meters.set(meter, history);
       // Meters known but without stored readings are known to be new: no second look at their first record.
       for (const meter of wanted) {
         const histories = partitionOf.get(meter);
-        if (histories && !histories.has(meter)) histories.set(meter, new MeterHistory());
+        if (histories && !histories.meters.has(meter)) histories.meters.set(meter, new MeterHistory());
       }
-      return partitions.map((tp) => ({
-        ...tp,
-        state: byPartition.get(tp.partition) as PartitionHistories,
-        ...(loaded.newest === undefined ? {} : { maxEventTime: loaded.newest }),
-      }));
+      // Each partition resumes from its own meters' newest stored reading: one far ahead on another
+      // partition must not make this one's records look late.
+      return partitions.map((tp) => {
+        const histories = byPartition.get(tp.partition) as PartitionHistories;
+        const newest = newestTimeOf(histories);
+        return { ...tp, state: histories, ...(newest === undefined ? {} : { maxEventTime: newest }) };
+      });
     },
-    empty: () => new Map(),
-    size: (histories) => histories.size,
+    empty: emptyPartition,
+    size: (histories) => histories.meters.size,
     isTransient: (error) => classifyPgError(error) === 'retry',
   });
 
@@ -231,7 +280,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     const key = `${tp.topic}\u0000${tp.partition}`;
     let histories = unassigned.get(key);
     if (!histories) {
-      histories = new Map();
+      histories = emptyPartition();
       unassigned.set(key, histories);
     }
     return histories;
@@ -242,11 +291,64 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     const missing = new Map<string, PartitionHistories>();
     for (const e of batch) {
       const histories = historiesOf(e.raw);
-      if (!histories.has(e.value.meter_id)) missing.set(e.value.meter_id, histories);
+      if (!histories.meters.has(e.value.meter_id)) missing.set(e.value.meter_id, histories);
     }
     if (missing.size === 0) return;
     const loaded = await opened().sources.histories([...missing.keys()]);
-    for (const [meter, histories] of missing) histories.set(meter, loaded.histories.get(meter) ?? new MeterHistory());
+    for (const [meter, histories] of missing)
+      histories.meters.set(meter, loaded.histories.get(meter) ?? new MeterHistory());
+  }
+
+  /** Partitions whose re-run reached back further than their journal keeps (warned once). */
+  const inexact = new WeakSet<PartitionHistories>();
+
+  /**
+   * Undoes what an earlier attempt at these records recorded (a re-run starts at an offset already
+   * recorded), so they see the history the first attempt saw; returns each partition's first offset.
+   */
+  function rewind(
+    batch: readonly { value: EnrichedReading; raw: TopicPartition & { offset: string } }[],
+    ctx: StageContext,
+  ): Map<PartitionHistories, number> {
+    const first = new Map<PartitionHistories, number>();
+    const where = new Map<PartitionHistories, TopicPartition>();
+    for (const e of batch) {
+      const histories = historiesOf(e.raw);
+      const offset = Number(e.raw.offset);
+      if (offset < (first.get(histories) ?? Number.POSITIVE_INFINITY)) first.set(histories, offset);
+      where.set(histories, e.raw);
+    }
+    for (const [histories, offset] of first) {
+      if (histories.journal.rewind(offset) || inexact.has(histories)) continue;
+      inexact.add(histories);
+      const tp = where.get(histories) as TopicPartition;
+      ctx.log.warn(
+        { partition: `${tp.topic}:${tp.partition}`, offset, kept: JOURNAL_CAPACITY },
+        'records handed in again reach back further than score_anomaly keeps undo for; their scores may differ slightly from the first attempt',
+      );
+    }
+    return first;
+  }
+
+  /**
+   * A partition still waiting for the writer defers its batch; one whose wait is over (caught up, or
+   * waited long enough) has its state built now. Returns the delay of a deferral, if any.
+   */
+  async function holdBack(
+    batch: readonly { raw: TopicPartition }[],
+    ctx: StageContext,
+    waiting: WriterCatchUp,
+  ): Promise<number | undefined> {
+    const partitions = new Set(batch.map((e) => e.raw.partition));
+    for (const p of partitions) {
+      const readiness = await waiting.ready(p, ctx.log);
+      if (readiness?.kind === 'wait') return readiness.delayMs;
+      if (readiness?.kind === 'build') {
+        await state.assign(readiness.partitions, ctx);
+        waiting.built(p);
+      }
+    }
+    return undefined;
   }
 
   return {
@@ -257,6 +359,8 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     sideOutputs: [anomaliesOutput],
     batch: { maxRecords: config.maxRecords },
     state,
+    writer: deps.writer,
+    waitingForWriter: () => catchUp?.waiting ?? [],
     classifyError: (error) => (error instanceof ModelContractError ? 'fatal' : pgRunnerDisposition(error)),
 
     async init(ctx: StageContext) {
@@ -268,6 +372,8 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
       // The model first: a wrong model is the operator's mistake to hear about at once, database or not.
       model ??= await loadAnomalyModel(config.modelPath);
       await waitForPostgres(sql, ctx, { waitMs: deps.clients?.startupWaitMs });
+      if (!catchUp && deps.writer && sql && config.rebuildWaitMs > 0)
+        catchUp = waitFor(writerProgress(sql, deps.writer, ctx.log));
       const buildings = await attributes.current();
       inference = ctx.metrics?.histogram?.(
         'score_anomaly_inference_seconds',
@@ -281,18 +387,22 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     },
 
     async onPartitionsAssigned(partitions, ctx) {
-      await state.assign(partitions, ctx);
+      await state.assign(catchUp ? await catchUp.hold(partitions, ctx.log) : partitions, ctx);
     },
 
     async onPartitionsRevoked(partitions) {
+      catchUp?.release(partitions);
       state.revoke(partitions);
     },
 
     async process(batch, ctx) {
       if (batch.length === 0) return [];
+      const delayMs = catchUp ? await holdBack(batch, ctx, catchUp) : undefined;
+      if (delayMs !== undefined) return batch.map(() => defer(HISTORY_NOT_STORED, delayMs));
       const { model: scorer } = opened();
       const buildings = await attributes.current();
       await loadMissing(batch);
+      const first = rewind(batch, ctx);
       const matrix = matrices.pop() ?? new Float32Array(0);
       const features =
         matrix.length >= batch.length * FEATURE_COUNT ? matrix : new Float32Array(batch.length * FEATURE_COUNT);
@@ -302,7 +412,8 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
         const none: StaticAttributes = {};
         batch.forEach((e, i) => {
           const r = e.value;
-          const history = historiesOf(e.raw).get(r.meter_id) as MeterHistory;
+          const histories = historiesOf(e.raw);
+          const history = histories.meters.get(r.meter_id) as MeterHistory;
           const timeMs = parseTime(r.time);
           const summary = computeFeatures(
             history,
@@ -313,7 +424,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
           );
           expected[i] = summary.expected;
           confidence[i] = summary.confidence;
-          history.record(timeMs, r.value);
+          histories.journal.record(Number(e.raw.offset), history, timeMs, r.value);
         });
         const scores = await inferOneAtATime(async () => {
           const started = performance.now();
@@ -364,12 +475,17 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
           metrics.counter('readings_cold_start', 'Readings scored with too little history (score_anomaly).').inc(cold);
         }
         return results;
+      } catch (error) {
+        // Whatever is tried next (the batch again, or its records one by one) starts from here.
+        for (const [histories, offset] of first) histories.journal.rewind(offset);
+        throw error;
       } finally {
         matrices.push(features);
       }
     },
 
     async close() {
+      await catchUp?.close();
       if (ownsModel) await model?.release();
       if (ownsSql) await sql?.end({ timeout: 5 });
     },

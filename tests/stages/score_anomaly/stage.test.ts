@@ -171,6 +171,34 @@ describe('score_anomaly stage', () => {
     expect(sources.asked).toEqual([[], [METER]]);
   });
 
+  it('restores each partition’s event time from its own meters’ newest stored reading, none without history', async () => {
+    // With 3 partitions: electricity is on 0, chilledwater on 1, hotwater on 2.
+    const meter = (type: string) => `Panther_office_Karla:${type}`;
+    const rows = (hours: number) =>
+      Array.from({ length: hours }, (_, h) => ({ timeMs: START + h * HOUR, value: normal(h) }));
+    const sources = new MemorySources(
+      new Map([
+        [meter('electricity'), rows(24 * 3)],
+        [meter('hotwater'), rows(24 * 5)],
+      ]),
+      [meter('electricity'), meter('chilledwater'), meter('hotwater')],
+    );
+    const stage = await started({ sources, partitionCount: 3 });
+    const restored: [number, number][] = [];
+    const topic = 'test.readings.enriched.v1';
+    await stage.onPartitionsAssigned?.(
+      [0, 1, 2].map((partition) => ({ topic, partition })),
+      {
+        ...ctx(),
+        eventTime: { maxEventTime: () => undefined, restore: (tp, t) => restored.push([tp.partition, t]) },
+      },
+    );
+    expect(restored.sort((a, b) => a[0] - b[0])).toEqual([
+      [0, START + (24 * 3 - 1) * HOUR],
+      [2, START + (24 * 5 - 1) * HOUR],
+    ]);
+  });
+
   it('observes the inference time of every batch in a histogram', async () => {
     const stage = await started();
     const before = await registry.getSingleMetricAsString('eaio_score_anomaly_inference_seconds');
