@@ -10,14 +10,14 @@ import cron from 'node-cron';
 import type { Logger } from 'pino';
 import type { Sql } from 'postgres';
 import { parseEnvSection } from '../config/load.js';
-import { findJob } from './registry.js';
+import { findJob, type JobDescriptor } from './registry.js';
 import { type JobsSettings, jobsSection, scheduleSetting } from './settings.js';
 
 export interface JobSchedules {
   readonly scheduled: readonly { readonly job: string; readonly schedule: string }[];
   /** How long a worker waits after its last record before `runNow`; undefined: it does not. */
   readonly quietAfterMs: number | undefined;
-  /** Runs every scheduled job now, except one already running. */
+  /** Runs every scheduled job now, once more after a run already under way. */
   runNow(): Promise<void>;
   /** Stops the schedules; `finalRun` (default true) runs each job once more first. */
   stop(options?: { readonly finalRun?: boolean }): Promise<void>;
@@ -30,6 +30,8 @@ export interface ScheduleOptions {
   readonly source?: NodeJS.ProcessEnv;
   /** Longest the run at stop may take before the worker exits anyway (default 30 s). */
   readonly finalRunTimeoutMs?: number;
+  /** Where job names are looked up (default: the registry; tests pass their own jobs). */
+  readonly findJob?: (name: string) => JobDescriptor | undefined;
 }
 
 export function scheduleJobs(names: readonly string[], options: ScheduleOptions): JobSchedules {
@@ -45,7 +47,7 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
   const quietRuns: (() => Promise<void>)[] = [];
   const scheduled: { job: string; schedule: string }[] = [];
   for (const name of names) {
-    const job = findJob(name);
+    const job = (options.findJob ?? findJob)(name);
     if (!job) throw new Error(`unknown job "${name}" (eaio jobs list shows the known ones)`);
     const schedule = settings[scheduleSetting(name)] ?? job.defaultSchedule;
     if (schedule === 'off') continue;
@@ -72,12 +74,14 @@ export function scheduleJobs(names: readonly string[], options: ScheduleOptions)
       return running;
     };
     tasks.push(cron.schedule(schedule, run, { noOverlap: true, name: `eaio-${name}` }));
-    // The run at stop must see every write: it starts after a run already under way.
-    finalRuns.push(async () => {
+    // The runs at stop and when quiet must see every write, so they start after a run already
+    // under way (which may have begun before the last writes); callers waiting together share one.
+    const runAfterCurrent = async () => {
       await running;
       await run();
-    });
-    quietRuns.push(run);
+    };
+    finalRuns.push(runAfterCurrent);
+    quietRuns.push(runAfterCurrent);
     scheduled.push({ job: name, schedule });
   }
   let stopped = false;
