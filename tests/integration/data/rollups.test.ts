@@ -123,6 +123,29 @@ describe('roll-ups on plain PostgreSQL: recomputed per (meter, UTC day) written'
     expect(repaired.refreshed).toEqual(['meter_readings_hourly', 'meter_readings_daily']);
     await expectFresh();
   });
+
+  it('keeps one row per meter and bucket when its attributes change within the day: the latest ones', async () => {
+    await db.sql`INSERT INTO sites (site_id, timezone) VALUES ('Bee', 'US/Eastern')`;
+    // The building moved to another site at noon (a re-import): the day's readings disagree on site_id.
+    await db.sql`
+      INSERT INTO meter_readings (time, meter_id, building_id, site_id, meter_type, value, unit)
+      SELECT t, 'Ant_office_A:electricity', 'Ant_office_A', CASE WHEN t < '2016-01-28T12:00:00Z' THEN 'Ant' ELSE 'Bee' END,
+             'electricity', 5, 'kWh'
+      FROM generate_series('2016-01-28T00:00:00Z'::timestamptz, '2016-01-28T23:00:00Z', interval '1 hour') AS t`;
+    expect(await runMaintenance(db.sql)).toMatchObject({ daysRefreshed: 1 });
+    const day = await db.sql<{ site_id: string; reading_count: number; value_sum: number }[]>`
+      SELECT site_id, reading_count::int, value_sum FROM meter_readings_daily
+       WHERE meter_id = 'Ant_office_A:electricity' AND bucket = '2016-01-28T00:00:00Z'`;
+    expect(day).toEqual([{ site_id: 'Bee', reading_count: 24, value_sum: 120 }]);
+    const hours = await db.sql<{ site_id: string; n: number }[]>`
+      SELECT site_id, count(*)::int AS n FROM meter_readings_hourly
+       WHERE meter_id = 'Ant_office_A:electricity' AND bucket >= '2016-01-28' AND bucket < '2016-01-29'
+       GROUP BY 1 ORDER BY 1`;
+    expect(hours).toEqual([
+      { site_id: 'Ant', n: 12 },
+      { site_id: 'Bee', n: 12 },
+    ]);
+  });
 });
 
 describe('migration 0008 on a database that already holds readings', () => {
