@@ -721,7 +721,7 @@ export async function runIngestCli(argv: readonly string[]): Promise<number> {
       json: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       mode: { type: 'string', default: 'all' },
-      client: { type: 'string', default: 'kafkajs' },
+      client: { type: 'string', default: loadEnv().KAFKA_CLIENT },
       replay: { type: 'string', default: 'both' },
       scoring: { type: 'string', default: 'on' },
       repeat: { type: 'string', default: '1' },

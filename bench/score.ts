@@ -230,7 +230,7 @@ export async function runScoreBenchCli(argv: readonly string[]): Promise<number>
       hours: { type: 'string', default: '336' },
       partitions: { type: 'string', default: '6' },
       batch: { type: 'string', default: String(scoreAnomalyDefaults().maxRecords) },
-      client: { type: 'string', default: 'kafkajs' },
+      client: { type: 'string', default: loadEnv().KAFKA_CLIENT },
     },
   });
   const number = (name: string, v: string) => {

@@ -12,9 +12,9 @@ export const envSchema = z.object({
   KAFKA_CLIENT_ID: z.string().default('eaio').describe('Client id sent to the broker.'),
   KAFKA_CLIENT: z
     .enum(['kafkajs', 'platformatic'])
-    .default('kafkajs')
+    .default('platformatic')
     .describe(
-      'Kafka client library of the workers and commands: kafkajs, or platformatic (@platformatic/kafka, needs Node.js 22.22+ or 24.6+). Both partition keys alike and can share a consumer group.',
+      'Kafka client library of the workers and commands: platformatic (@platformatic/kafka, needs Node.js 22.22+ or 24.6+; the faster) or kafkajs. Both pass the same runtime contract, partition keys alike and can share a consumer group.',
     ),
   KAFKA_FETCH_MAX_BYTES_PER_PARTITION: z.coerce
     .number()

@@ -18,8 +18,8 @@ one after the other.
                layout  what docker-compose.yml runs: \`eaio run validate+enrich_weather+score_anomaly\`
                        and \`eaio run write_hypertable\`, two processes joined by the scored topic
                topics  one process per stage, joined by topics
-  --client     Kafka client of the workers and the replay (KAFKA_CLIENT): kafkajs (default),
-               platformatic, or all (each mode with each client)
+  --client     Kafka client of the workers and the replay: kafkajs, platformatic, or all (each
+               mode with each client); default KAFKA_CLIENT (platformatic unless set)
   --replay     concurrent: replay at max speed while the pipeline runs, clock from replay start;
                backlog: replay first, clock from the first partition assignment (the
                pipeline's own rate on history already in Kafka); both (default)
@@ -47,6 +47,7 @@ on and off, alternated, and the incremental refresh after one batch against a fu
 one key=value line.`;
 
 export const scoreUsage = `Usage: eaio bench score [--meters 500] [--hours 336] [--partitions 6] [--batch 2000] [--client kafkajs|platformatic]
+                        (default client: KAFKA_CLIENT, platformatic unless set)
 
 The score_anomaly stage alone on the real broker: synthetic enriched readings (meters × hours, each
 meter in time order) on a throw-away topic, scored from the first fetched batch until all are on
