@@ -4,7 +4,14 @@
  * see ranking.ts for how day hits become building scores.
  */
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
-import { type CollectionNames, checkStatus, defaultCollections, milvusString, searchVectors } from './milvus-store.js';
+import {
+  type CollectionNames,
+  checkStatus,
+  defaultCollections,
+  milvusString,
+  type SearchHit,
+  searchVectors,
+} from './milvus-store.js';
 import { rankBuildings } from './ranking.js';
 
 export interface SimilarBuildingsOptions {
@@ -40,8 +47,9 @@ export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }
 
-const DEFAULT_QUERY_DAYS = 14;
-const HITS_PER_QUERY = 200;
+export const DEFAULT_QUERY_DAYS = 14;
+/** Day hits fetched per query day: enough to reach a building's best day past closer buildings' days. */
+export const HITS_PER_QUERY = 200;
 
 const validDate = (d: string | undefined, what: string): string | undefined => {
   if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d))
@@ -79,16 +87,11 @@ export async function findSimilarBuildings(
     .slice(0, options.days ?? DEFAULT_QUERY_DAYS);
   if (rows.length === 0)
     throw new NotFoundError(`building ${buildingId} has no ${meter} days between ${from ?? '…'} and ${to ?? '…'}`);
-  const hits = await searchVectors(
+  const hits = await searchOtherBuildingsDays(
     client,
     collection,
     rows.map((r) => r.embedding),
-    {
-      limit: HITS_PER_QUERY,
-      ef: Math.max(options.ef ?? 64, HITS_PER_QUERY),
-      filter: `building_id != ${milvusString(buildingId)} && meter_type == ${milvusString(meter)}`,
-      outputFields: ['building_id', 'primary_use', 'site_id'],
-    },
+    { buildingId, meter, ef: options.ef ?? 64 },
   );
   const about = new Map<string, { primaryUse: string | null; siteId: string | null }>();
   for (const h of hits.flat())
@@ -112,6 +115,21 @@ export async function findSimilarBuildings(
       matchedDays: r.matchedDays,
     })),
   };
+}
+
+/** The days of other buildings (same meter type) nearest to each query day, one request for all. */
+export function searchOtherBuildingsDays(
+  client: MilvusClient,
+  collection: string,
+  queryDays: readonly number[][],
+  options: { buildingId: string; meter: string; ef: number },
+): Promise<SearchHit[][]> {
+  return searchVectors(client, collection, queryDays, {
+    limit: HITS_PER_QUERY,
+    ef: Math.max(options.ef, HITS_PER_QUERY),
+    filter: `building_id != ${milvusString(options.buildingId)} && meter_type == ${milvusString(options.meter)}`,
+    outputFields: ['building_id', 'primary_use', 'site_id'],
+  });
 }
 
 function mostCommon(values: readonly string[]): string {
