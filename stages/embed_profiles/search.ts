@@ -126,7 +126,7 @@ export function searchOtherBuildingsDays(
 ): Promise<SearchHit[][]> {
   return searchVectors(client, collection, queryDays, {
     limit: HITS_PER_QUERY,
-    ef: Math.max(options.ef, HITS_PER_QUERY),
+    ef: Math.max(options.ef, 2 * HITS_PER_QUERY),
     filter: `building_id != ${milvusString(options.buildingId)} && meter_type == ${milvusString(options.meter)}`,
     outputFields: ['building_id', 'primary_use', 'site_id'],
   });
