@@ -21,9 +21,12 @@ export interface MilvusServer {
   readonly version: string;
 }
 
-/** Milvus Lite reports its version as `milvus_lite-<version>`; Milvus standalone as `v2.x.y`. */
+/**
+ * Milvus Lite 3.x reports its version as `milvus_lite-<version>`; Milvus standalone as `v2.x.y`
+ * (the embedded standalone from PyPI `milvus` 2.3 as `v2.3.5-lite`: the real server, not Lite).
+ */
 export function serverKind(version: string): MilvusServer['kind'] {
-  return /lite/i.test(version) ? 'milvus-lite' : 'milvus';
+  return /^milvus_lite-/i.test(version) ? 'milvus-lite' : 'milvus';
 }
 
 export async function describeServer(client: MilvusClient): Promise<MilvusServer> {

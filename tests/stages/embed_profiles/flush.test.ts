@@ -5,6 +5,7 @@ describe('Milvus flush policy', () => {
   it('tells Milvus Lite from Milvus standalone by the version string', () => {
     expect(serverKind('milvus_lite-3.2.2')).toBe('milvus-lite');
     expect(serverKind('v2.3.9')).toBe('milvus');
+    expect(serverKind('v2.3.5-lite')).toBe('milvus');
     expect(serverKind('2.6.11')).toBe('milvus');
     expect(serverKind('unknown')).toBe('milvus');
   });
