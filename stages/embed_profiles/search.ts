@@ -9,6 +9,7 @@ import {
   checkStatus,
   defaultCollections,
   milvusString,
+  SEARCH_CONSISTENCY,
   type SearchHit,
   searchVectors,
 } from './milvus-store.js';
@@ -73,6 +74,7 @@ export async function findSimilarBuildings(
     filter: conditions.join(' && '),
     output_fields: ['day', 'meter_type', 'embedding'],
     limit: 16_384,
+    consistency_level: SEARCH_CONSISTENCY,
   });
   checkStatus('query', mine.status);
   let rows = mine.data as { day: string; meter_type: string; embedding: number[] }[];
@@ -163,6 +165,7 @@ export async function findSimilarAnomalies(
       collection_name: collection,
       filter: `id == ${milvusString(query.id)}`,
       output_fields: ['embedding'],
+      consistency_level: SEARCH_CONSISTENCY,
     });
     checkStatus('query', found.status);
     const row = found.data[0] as { embedding?: number[] } | undefined;
