@@ -7,7 +7,8 @@
  *    flushing as the stage does (flush.ts: every 2,000 rows on Milvus Lite, never on Milvus);
  *  - top-10 search latency (mean, p95) of single-vector searches at that size (ef from the
  *    settings), first as written, then after a flush once the index covers every row;
- *  - the latency of findSimilarBuildings' search (14 query days, top 200 each, filtered).
+ *  - the latency of findSimilarBuildings' search (14 query days, top 200 each, filtered);
+ *  - with --variants, other request shapes, as written and flushed (searchVariants).
  * Prints the server and what its search latency depends on. Runs on a throw-away collection
  * (dropped unless --keep).
  */
@@ -25,10 +26,18 @@ import {
   LITE_FLUSH_ROWS,
   type MilvusServer,
 } from '../stages/embed_profiles/flush.js';
-import { checkStatus, ensureCollections, searchVectors, upsertRows } from '../stages/embed_profiles/milvus-store.js';
+import {
+  checkStatus,
+  ensureCollections,
+  milvusString,
+  SEARCH_CONSISTENCY,
+  searchVectors,
+  upsertRows,
+} from '../stages/embed_profiles/milvus-store.js';
 import { DEFAULT_QUERY_DAYS, HITS_PER_QUERY, searchOtherBuildingsDays } from '../stages/embed_profiles/search.js';
 import { connectMilvus } from '../stages/shared/milvus-client.js';
 
+type Client = Awaited<ReturnType<typeof connectMilvus>>;
 type Stats = { mean: number; p95: number };
 const stats = (xs: readonly number[]): Stats => {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -72,11 +81,7 @@ async function timed(n: number, call: (i: number) => Promise<unknown>): Promise<
 }
 
 /** Waits (bounded) until the server reports every row of `collection` indexed; Milvus Lite always does. */
-async function waitForIndex(
-  client: Awaited<ReturnType<typeof connectMilvus>>,
-  collection: string,
-  log: (line: string) => void,
-): Promise<void> {
+async function waitForIndex(client: Client, collection: string, log: (line: string) => void): Promise<void> {
   const deadline = Date.now() + 600_000;
   let lastLog = 0;
   while (Date.now() < deadline) {
@@ -94,6 +99,49 @@ async function waitForIndex(
   log('index still incomplete after 10 min; searching anyway');
 }
 
+/**
+ * Request shapes whose latency the server may or may not care about: output fields, a filter,
+ * the number of hits, several query vectors in one request, and findSimilarBuildings' two calls.
+ */
+function searchVariants(client: Client, collection: string, building: string, meter: string, query: () => number[]) {
+  const other = `building_id != ${milvusString(building)} && meter_type == ${milvusString(meter)}`;
+  const search = (n: number, limit: number, outputFields: string[], filter?: string) => () =>
+    searchVectors(
+      client,
+      collection,
+      Array.from({ length: n }, query),
+      filter ? { limit, ef: 64, outputFields, filter } : { limit, ef: 64, outputFields },
+    );
+  const own = async () => {
+    const r = await client.query({
+      collection_name: collection,
+      filter: `building_id == ${milvusString(building)} && meter_type == ${milvusString(meter)}`,
+      output_fields: ['day', 'meter_type', 'embedding'],
+      limit: 16_384,
+      consistency_level: SEARCH_CONSISTENCY,
+    });
+    checkStatus('query', r.status);
+  };
+  return [
+    ['top-10, no output field', search(1, 10, [])],
+    ['top-10, building_id', search(1, 10, ['building_id'])],
+    ['top-10, 3 fields', search(1, 10, ['building_id', 'primary_use', 'site_id'])],
+    ['top-10, filtered', search(1, 10, ['building_id'], other)],
+    ['top-100', search(1, 100, ['building_id'])],
+    ['top-200', search(1, 200, ['building_id'])],
+    [`${DEFAULT_QUERY_DAYS} queries x top-10`, search(DEFAULT_QUERY_DAYS, 10, ['building_id'])],
+    [
+      `${DEFAULT_QUERY_DAYS} queries x top-200, filtered, 1 field`,
+      search(DEFAULT_QUERY_DAYS, 200, ['building_id'], other),
+    ],
+    [
+      `${DEFAULT_QUERY_DAYS} queries x top-200, filtered, 3 fields (findSimilarBuildings' shape)`,
+      search(DEFAULT_QUERY_DAYS, 200, ['building_id', 'primary_use', 'site_id'], other),
+    ],
+    ["a building's own days with vectors (findSimilarBuildings' query)", own],
+  ] as const;
+}
+
 export async function runEmbedBenchCli(argv: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...argv],
@@ -102,6 +150,7 @@ export async function runEmbedBenchCli(argv: readonly string[]): Promise<number>
       batch: { type: 'string', default: '1000' },
       searches: { type: 'string', default: '200' },
       'flush-rows': { type: 'string' },
+      variants: { type: 'boolean', default: false },
       bdg2: { type: 'string', default: new URL('../../shared/data/bdg2', import.meta.url).pathname },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
@@ -202,13 +251,27 @@ export async function runEmbedBenchCli(argv: readonly string[]): Promise<number>
     log(`${searches} top-10 searches; ${unflushed} of ${count} rows written since the last explicit flush`);
     const searchAsWritten = await top10();
     log(`top-10 search as written: ${ms(searchAsWritten)}`);
+    const first = templates[0] as (typeof templates)[number];
+    const variants = async (state: string) => {
+      if (!values.variants) return;
+      const n = Math.max(3, Math.ceil(searches / 20));
+      for (const [name, call] of searchVariants(
+        client,
+        collection,
+        `${first.m.buildingId}~0`,
+        first.m.meterType,
+        query,
+      ))
+        log(`variant ${state}, ${name}, ${n} times: ${ms(await timed(n, call))}`);
+    };
+    await variants('as written');
     const f0 = performance.now();
     checkFlush(await client.flushSync({ collection_names: [collection] }));
     await waitForIndex(client, collection, log);
     log(`flushed and indexed in ${(performance.now() - f0).toFixed(0)} ms`);
     const searchFlushed = await top10();
     log(`top-10 search, all rows flushed: ${ms(searchFlushed)}`);
-    const first = templates[0] as (typeof templates)[number];
+    await variants('flushed');
     const similarSearches = Math.max(1, Math.ceil(searches / 4));
     const similar = await timed(similarSearches, () =>
       searchOtherBuildingsDays(client, collection, Array.from({ length: DEFAULT_QUERY_DAYS }, query), {
