@@ -52,7 +52,7 @@ const ms = (s: Stats) => `mean=${s.mean.toFixed(1)} ms p95=${s.p95.toFixed(1)} m
 export function latencyDependsOn(server: MilvusServer): string {
   return server.kind === 'milvus-lite'
     ? "Milvus Lite (pure Python): FAISS HNSW on flushed segments only; every search or query also walks all rows' keys in Python, copies each unflushed row's vector, and copies every hit's whole row; so latency grows with rows, unflushed rows and nq x limit"
-    : 'Milvus standalone: HNSW on sealed segments (ef), growing segments searched natively; a Strong read waits for the next time tick (~200 ms), so searches read Bounded; latency grows with ef, nq x limit and output fields';
+    : "Milvus standalone: HNSW on sealed segments (ef), growing segments searched natively; a Strong read waits for the server's sync timestamp (0.2–0.3 s on 2.3.5), so searches read Bounded; latency grows with ef, nq x limit and output fields";
 }
 
 /** A small deterministic generator (mulberry32): the same run makes the same vectors. */
