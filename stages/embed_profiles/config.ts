@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TOPICS } from '../../domain/topics.js';
-import { DEFAULT_PROFILE_MODEL } from './encoder.js';
+import { DEFAULT_PROFILE_MODEL, resolveProfileModel } from './encoder.js';
 import { PATTERNS_COLLECTION, SIGNATURES_COLLECTION } from './milvus-store.js';
 
 const hours = (fallback: number, max: number, description: string) =>
@@ -17,7 +17,9 @@ export const embedProfilesSettings = z.object({
     .string()
     .min(1)
     .default(DEFAULT_PROFILE_MODEL)
-    .describe('The profile encoder, an ONNX file (models/profile/MODEL_CARD.md).'),
+    .describe(
+      'The profile encoder, an ONNX file (models/profile/MODEL_CARD.md). A relative path is looked up in the current directory, then in the EAIO installation.',
+    ),
   EAIO_EMBED_PROFILES_GRACE_H: hours(
     2,
     168,
@@ -78,7 +80,7 @@ export interface EmbedProfilesConfig {
 
 const H = 3_600_000;
 export const toEmbedProfilesConfig = (v: z.infer<typeof embedProfilesSettings>): EmbedProfilesConfig => ({
-  modelPath: v.EAIO_EMBED_PROFILES_MODEL,
+  modelPath: resolveProfileModel(v.EAIO_EMBED_PROFILES_MODEL),
   graceMs: v.EAIO_EMBED_PROFILES_GRACE_H * H,
   allowedLatenessMs: v.EAIO_EMBED_PROFILES_ALLOWED_LATENESS_H * H,
   retentionMs: v.EAIO_EMBED_PROFILES_RETENTION_H * H,

@@ -4,7 +4,9 @@
  * L2-normalised. The contract is checked once when the model is opened.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { InferenceSession as Session } from 'onnxruntime-node';
 import { FEATURE_COUNT } from './features.js';
 
@@ -72,5 +74,12 @@ export async function loadProfileEncoder(path: string): Promise<ProfileEncoder> 
   };
 }
 
-/** The committed encoder, relative to this file. */
-export const DEFAULT_PROFILE_MODEL = new URL('../../models/profile/profile.onnx', import.meta.url).pathname;
+/** The committed encoder, relative to the EAIO installation (the default stays the same in every checkout). */
+export const DEFAULT_PROFILE_MODEL = 'models/profile/profile.onnx';
+const INSTALL_DIR = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A relative model path: the current directory first, else the installation (where the committed one is). */
+export function resolveProfileModel(path: string): string {
+  if (isAbsolute(path) || existsSync(path)) return resolve(path);
+  return resolve(INSTALL_DIR, path);
+}

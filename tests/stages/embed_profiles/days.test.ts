@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { DayAccumulator, HOUR_MS, localDay, localDayOf, localHourOf } from '../../../stages/embed_profiles/day.js';
-import { DEFAULT_PROFILE_MODEL, loadProfileEncoder } from '../../../stages/embed_profiles/encoder.js';
+import {
+  DEFAULT_PROFILE_MODEL,
+  loadProfileEncoder,
+  resolveProfileModel,
+} from '../../../stages/embed_profiles/encoder.js';
 import { dayFeatures, FEATURE_COUNT, localHourSlots } from '../../../stages/embed_profiles/features.js';
 import { type MeterInfo, PartitionDays } from '../../../stages/embed_profiles/state.js';
 
@@ -119,7 +123,7 @@ describe('partition days on event time', () => {
 
 describe('profile encoder', () => {
   it('maps a day to a deterministic 384-d unit vector', async () => {
-    const encoder = await loadProfileEncoder(DEFAULT_PROFILE_MODEL);
+    const encoder = await loadProfileEncoder(resolveProfileModel(DEFAULT_PROFILE_MODEL));
     try {
       const acc = new DayAccumulator(localDay(ZONE, '2017-01-10'));
       for (const h of hoursOf('2017-01-10')) acc.add(h, officeValue(h), { airTemperature: 3, dewTemperature: -1 });
