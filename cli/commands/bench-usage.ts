@@ -55,18 +55,26 @@ readings.scored.v1. Reports scored readings/s and the inference time per batch (
 starts empty and the catalog is in memory (no PostgreSQL). One key=value line:
   bench score: client=… readings=… readings_per_s=… inference_p50_ms=… inference_p99_ms=… …`;
 
-export const embedBenchUsage = `Usage: eaio bench embed [--vectors N] [--batch N] [--searches N] [--bdg2 DIR] [--keep] [--json]
+export const embedBenchUsage = `Usage: eaio bench embed [--vectors N] [--batch N] [--searches N] [--flush-rows N] [--variants]
+                        [--bdg2 DIR] [--keep] [--json]
 
 Fills a throw-away Milvus collection (the building_patterns schema and index) with N day vectors
 made by the profile encoder from the BDG2 slice's days, varied per synthetic meter, and reports
-days embedded per second, upsert latency per batch, and top-10 search latency at that size.
+days embedded per second, upsert latency per batch, and top-10 search latency at that size: as
+written, after a flush, and in findSimilarBuildings' shape. It names the server (Milvus Lite's
+searches scan every unflushed row; see docs/storage.md).
 
-  --vectors N   vectors to hold (default 100000)
-  --batch N     rows per upsert (default 1000)
-  --searches N  top-10 searches timed after the load (default 200)
-  --bdg2 DIR    template days (default ../shared/data/bdg2)
-  --keep        keep the collection (its name is printed)
-  --json        print the figures as JSON
+  --vectors N     vectors to hold (default 100000)
+  --batch N       rows per upsert (default 1000)
+  --searches N    top-10 searches timed after the load (default 200)
+  --flush-rows N  flush every N rows written (default: 2000 on Milvus Lite, as the stage; never on
+                  Milvus; 0 = never)
+  --variants      also time other request shapes (output fields, filter, top-k, several queries),
+                  as written and flushed
+  --bdg2 DIR      template days (default ../shared/data/bdg2)
+  --keep          keep the collection (its name is printed)
+  --json          print the figures as JSON
 
 Ends with one line:
-  bench embed: vectors=… days_per_s=… upsert_ms_mean=… upsert_ms_p95=… search_ms_mean=… search_ms_p95=…`;
+  bench embed: vectors=… days_per_s=… upsert_ms_mean=… upsert_ms_p95=… search_ms_mean=… search_ms_p95=… …
+  (also server=, flush_rows=, flush_ms_mean=, unflushed=, search_flushed_ms_*, similar_ms_*)`;

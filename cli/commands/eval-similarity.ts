@@ -66,6 +66,11 @@ export async function runEvalSimilarity(argv: readonly string[]): Promise<number
       try {
         const n = await loadSlice(client, encoder, { dir, collection, maxMissingHours: config.maxMissingHours, log });
         log(`${n} days of ${dir} embedded into ${collection} with ${encoder.version}`);
+        // As the stage leaves its collection (stages/embed_profiles/flush.ts): flushed on Milvus Lite.
+        const { describeServer, flushPolicyFor } = await import('../../stages/embed_profiles/flush.js');
+        const flushes = flushPolicyFor(client, await describeServer(client));
+        await flushes.wrote(collection, n);
+        await flushes.flushAll();
       } finally {
         await encoder.release();
       }

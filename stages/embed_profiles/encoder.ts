@@ -73,7 +73,6 @@ export async function loadProfileEncoder(path: string): Promise<ProfileEncoder> 
   };
 }
 
-/** The committed encoder, relative to this file. */
 /** The committed encoder, relative to the EAIO installation (resolveModelPath). */
 export const COMMITTED_PROFILE_MODEL = 'models/profile/profile.onnx';
 export const DEFAULT_PROFILE_MODEL = resolveModelPath(COMMITTED_PROFILE_MODEL);

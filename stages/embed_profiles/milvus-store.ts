@@ -4,7 +4,14 @@
  * Created with their index when missing; rows are upserted under deterministic primary keys, so a
  * replay or a restart rewrites the same rows. Errors are classified here, next to the client.
  */
-import { DataType, ErrorCode, type FieldType, type MilvusClient, type RowData } from '@zilliz/milvus2-sdk-node';
+import {
+  ConsistencyLevelEnum,
+  DataType,
+  ErrorCode,
+  type FieldType,
+  type MilvusClient,
+  type RowData,
+} from '@zilliz/milvus2-sdk-node';
 import { EMBEDDING_DIM } from './encoder.js';
 
 export const PATTERNS_COLLECTION = 'building_patterns';
@@ -199,6 +206,14 @@ export interface SearchHit {
   readonly [field: string]: unknown;
 }
 
+/**
+ * Reads for similarity search may miss writes of the last few seconds (Milvus "Bounded", its own
+ * default): a Strong read waits until the server's periodic sync timestamp passes the request's,
+ * 220–280 ms per request measured on Milvus standalone 2.3.5 (docs/storage.md). Milvus Lite
+ * ignores the level. Writers and their tests keep the collections' Strong default.
+ */
+export const SEARCH_CONSISTENCY = ConsistencyLevelEnum.Bounded;
+
 /** One search per query vector, in one call; hits per query, best first. */
 export async function searchVectors(
   client: MilvusClient,
@@ -215,6 +230,7 @@ export async function searchVectors(
     ...(options.filter ? { filter: options.filter } : {}),
     output_fields: ['id', ...options.outputFields],
     params: { ef: Math.max(options.ef, options.limit) },
+    consistency_level: SEARCH_CONSISTENCY,
   });
   checkStatus('search', result.status);
   const results = result.results as unknown;

@@ -4,7 +4,15 @@
  * see ranking.ts for how day hits become building scores.
  */
 import type { MilvusClient } from '@zilliz/milvus2-sdk-node';
-import { type CollectionNames, checkStatus, defaultCollections, milvusString, searchVectors } from './milvus-store.js';
+import {
+  type CollectionNames,
+  checkStatus,
+  defaultCollections,
+  milvusString,
+  SEARCH_CONSISTENCY,
+  type SearchHit,
+  searchVectors,
+} from './milvus-store.js';
 import { rankBuildings } from './ranking.js';
 
 export interface SimilarBuildingsOptions {
@@ -40,8 +48,9 @@ export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }
 
-const DEFAULT_QUERY_DAYS = 14;
-const HITS_PER_QUERY = 200;
+export const DEFAULT_QUERY_DAYS = 14;
+/** Day hits fetched per query day: enough to reach a building's best day past closer buildings' days. */
+export const HITS_PER_QUERY = 200;
 
 const validDate = (d: string | undefined, what: string): string | undefined => {
   if (d !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(d))
@@ -65,6 +74,7 @@ export async function findSimilarBuildings(
     filter: conditions.join(' && '),
     output_fields: ['day', 'meter_type', 'embedding'],
     limit: 16_384,
+    consistency_level: SEARCH_CONSISTENCY,
   });
   checkStatus('query', mine.status);
   let rows = mine.data as { day: string; meter_type: string; embedding: number[] }[];
@@ -79,16 +89,11 @@ export async function findSimilarBuildings(
     .slice(0, options.days ?? DEFAULT_QUERY_DAYS);
   if (rows.length === 0)
     throw new NotFoundError(`building ${buildingId} has no ${meter} days between ${from ?? '…'} and ${to ?? '…'}`);
-  const hits = await searchVectors(
+  const hits = await searchOtherBuildingsDays(
     client,
     collection,
     rows.map((r) => r.embedding),
-    {
-      limit: HITS_PER_QUERY,
-      ef: Math.max(options.ef ?? 64, HITS_PER_QUERY),
-      filter: `building_id != ${milvusString(buildingId)} && meter_type == ${milvusString(meter)}`,
-      outputFields: ['building_id', 'primary_use', 'site_id'],
-    },
+    { buildingId, meter, ef: options.ef ?? 64 },
   );
   const about = new Map<string, { primaryUse: string | null; siteId: string | null }>();
   for (const h of hits.flat())
@@ -112,6 +117,21 @@ export async function findSimilarBuildings(
       matchedDays: r.matchedDays,
     })),
   };
+}
+
+/** The days of other buildings (same meter type) nearest to each query day, one request for all. */
+export function searchOtherBuildingsDays(
+  client: MilvusClient,
+  collection: string,
+  queryDays: readonly number[][],
+  options: { buildingId: string; meter: string; ef: number },
+): Promise<SearchHit[][]> {
+  return searchVectors(client, collection, queryDays, {
+    limit: HITS_PER_QUERY,
+    ef: Math.max(options.ef, 2 * HITS_PER_QUERY),
+    filter: `building_id != ${milvusString(options.buildingId)} && meter_type == ${milvusString(options.meter)}`,
+    outputFields: ['building_id', 'primary_use', 'site_id'],
+  });
 }
 
 function mostCommon(values: readonly string[]): string {
@@ -145,6 +165,7 @@ export async function findSimilarAnomalies(
       collection_name: collection,
       filter: `id == ${milvusString(query.id)}`,
       output_fields: ['embedding'],
+      consistency_level: SEARCH_CONSISTENCY,
     });
     checkStatus('query', found.status);
     const row = found.data[0] as { embedding?: number[] } | undefined;

@@ -7,6 +7,7 @@ import type { Sql } from 'postgres';
 import {
   type Envelope,
   EventClock,
+  errorMessage,
   ok,
   PartitionStateStore,
   type Stage,
@@ -23,6 +24,7 @@ import type { EmbedProfilesConfig } from './config.js';
 import { HOUR_MS } from './day.js';
 import { ALERT_WINDOW_HOURS, type DayToEmbed, embedAlert, embedDays, patternRow } from './embed.js';
 import { loadProfileEncoder, type ProfileEncoder } from './encoder.js';
+import { describeServer, type FlushPolicy, flushPolicyFor } from './flush.js';
 import { type EmbedInput, embedInputCodec } from './input.js';
 import { classifyMilvusError, ensureCollections, MilvusCallError, upsertRows } from './milvus-store.js';
 import { type MeterInfo, PartitionDays } from './state.js';
@@ -54,6 +56,7 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
   let sql: Sql | undefined;
   let milvus: MilvusClient | undefined;
   let encoder: ProfileEncoder | undefined;
+  let flushes: FlushPolicy | undefined;
   const buildings = new Map<string, BuildingInfo | null>();
   const alertFirstSeen = new Map<string, number>();
   const counts = { daysWritten: 0, daysSkipped: 0, signaturesWritten: 0, rebuiltReadings: 0 };
@@ -126,6 +129,22 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
     }
   }
 
+  /**
+   * Flushes on the policy's schedule (Milvus Lite only, flush.ts). The rows are already stored: a
+   * failed flush is logged and tried again after the next write, it does not fail the batch.
+   */
+  async function wrote(collection: string, rows: number, ctx: StageContext): Promise<void> {
+    try {
+      if (await need(flushes, 'flush policy').wrote(collection, rows))
+        ctx.metrics?.counter('embed_milvus_flushes', 'Explicit Milvus Lite flushes of a collection').inc();
+    } catch (error) {
+      ctx.log.warn(
+        { collection, unflushed: flushes?.unflushed(collection), err: errorMessage(error) },
+        'Milvus flush failed; searches stay slower until the next flush',
+      );
+    }
+  }
+
   async function writeDays(due: DayToEmbed[], ctx: StageContext): Promise<void> {
     const complete = due.filter((d) => d.acc.missingHours <= config.maxMissingHours);
     for (const d of due)
@@ -141,6 +160,7 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
     const created = now();
     const rows = complete.map((d, i) => patternRow(d, vectors[i] as number[], enc.version, created));
     await upsertRows(need(milvus, 'milvus'), config.collections.patterns, rows);
+    await wrote(config.collections.patterns, rows.length, ctx);
     for (const d of complete) {
       d.acc.closed = true;
       d.acc.skipped = false;
@@ -183,6 +203,7 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
       now(),
     );
     await upsertRows(need(milvus, 'milvus'), config.collections.signatures, [row]);
+    await wrote(config.collections.signatures, 1, ctx);
     counts.signaturesWritten++;
     ctx.metrics?.counter('embed_signatures_written', 'Anomaly signatures upserted into Milvus').inc();
     return ok();
@@ -212,6 +233,9 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
       milvus = await waitForMilvus(deps.milvusAddress, ctx, { waitMs: deps.clients.startupWaitMs });
       const created = await ensureCollections(milvus, config.collections);
       if (created.length > 0) ctx.log.info({ created }, 'Milvus collections created');
+      const server = await describeServer(milvus);
+      flushes = flushPolicyFor(milvus, server);
+      ctx.log.info({ server: server.version, flushEveryRows: flushes.everyRows }, 'Milvus server');
     },
 
     async onPartitionsAssigned(partitions, ctx) {
@@ -267,6 +291,7 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
     },
 
     async close() {
+      await flushes?.flushAll().catch(() => undefined);
       await encoder?.release().catch(() => undefined);
       await milvus?.closeConnection().catch(() => undefined);
       await sql?.end({ timeout: 5 }).catch(() => undefined);
