@@ -112,6 +112,9 @@ function newestTimeOf(histories: PartitionHistories): number | undefined {
 const INFERENCE_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const round = (x: number): number => Math.round(x * 1e4) / 1e4;
 
+/** A building the catalog does not describe: every field present, as a catalog building's are (one object shape). */
+const UNKNOWN_BUILDING: StaticAttributes = { timeZone: undefined, primaryUse: undefined, areaSqm: undefined };
+
 function pgSources(sql: Sql): ScoreSources {
   return {
     meters: () => catalogMeters(sql),
@@ -409,7 +412,6 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
       try {
         const expected: (number | null)[] = new Array(batch.length);
         const confidence = new Float64Array(batch.length);
-        const none: StaticAttributes = {};
         batch.forEach((e, i) => {
           const r = e.value;
           const histories = historiesOf(e.raw);
@@ -418,7 +420,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
           const summary = computeFeatures(
             history,
             { timeMs, value: r.value, airTemperature: r.air_temperature, weatherMissing: r.weather_missing },
-            buildings.get(r.building_id) ?? none,
+            buildings.get(r.building_id) ?? UNKNOWN_BUILDING,
             features,
             i * FEATURE_COUNT,
           );

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  COLUMN,
   computeFeatures,
   FEATURE_COUNT,
   FEATURE_NAMES,
@@ -149,5 +150,12 @@ describe('score_anomaly features', () => {
     expect(out[col('air_temperature')]).toBe(7.5);
     expect(out[col('log10_area')]).toBe(3);
     expect(out[col('use_type')]).toBe(1);
+  });
+});
+
+describe('feature columns', () => {
+  it('COLUMN gives each feature its position in FEATURE_NAMES (the ONNX contract order)', () => {
+    expect(Object.keys(COLUMN)).toEqual([...FEATURE_NAMES]);
+    expect(FEATURE_NAMES.map((name) => COLUMN[name])).toEqual(FEATURE_NAMES.map((_, i) => i));
   });
 });
