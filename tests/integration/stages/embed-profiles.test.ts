@@ -338,6 +338,46 @@ describe('embed_profiles on Kafka, PostgreSQL and Milvus', () => {
     await b.close?.();
   });
 
+  it('a rebalance mid-day loses no partial day: the partition moves to a member that rebuilds it, the first one keeps running', async () => {
+    const twin = readings('Panther_office_Twin', 'Panther', office, '2017-06-05', 3);
+    const split = 24 + 9; // 09:00 of the second day
+    const alone = uniqueCollections();
+    const uninterrupted = makeStage(alone);
+    const r0 = directRunner(uninterrupted);
+    await r0.start();
+    await r0.send(asInputs(twin));
+    await uninterrupted.close?.();
+
+    const moved = uniqueCollections();
+    const first = makeStage(moved);
+    const r1 = directRunner(first);
+    await r1.start();
+    await r1.send(asInputs(twin.slice(0, split)));
+    await storeReadings(twin.slice(0, split)); // what the writer (another group) stored meanwhile
+    const partitions = [
+      { topic: 't.readings.scored.v1', partition: 0 },
+      { topic: 't.anomalies.v1', partition: 0 },
+    ];
+    // The rebalance: the first member loses the partition but lives on; a second one takes it.
+    await first.onPartitionsRevoked?.(partitions, r1.ctx);
+    const second = makeStage(moved);
+    const r2 = directRunner(second);
+    await r2.start();
+    await r2.send(asInputs(twin.slice(split)));
+    expect(second.counts.rebuiltReadings).toBeGreaterThan(0);
+    const ids = ['2017-06-05', '2017-06-06'].map((d) => patternId('Panther_office_Twin:electricity', d));
+    const expected = await vectorsOf(alone.patterns, ids);
+    const got = await vectorsOf(moved.patterns, ids);
+    expect(got.get(ids[1] as string)?.hours).toBe(24);
+    for (const id of ids) expect(got.get(id)?.embedding).toEqual(expected.get(id)?.embedding);
+    await first.close?.();
+    // Closing the first member wrote nothing over the day it no longer owns.
+    expect((await vectorsOf(moved.patterns, ids)).get(ids[1] as string)?.embedding).toEqual(
+      expected.get(ids[1] as string)?.embedding,
+    );
+    await second.close?.();
+  });
+
   it('search returns a building’s constructed near-duplicate first, and anomaly signatures find their like', async () => {
     const names = uniqueCollections();
     const stage = makeStage(names);
