@@ -72,8 +72,13 @@ export class MeterHistory {
       this.latest = timeMs;
       this.newest = hour;
     }
-    for (let i = 0; i < REMEMBERED_MEDIANS; i++)
-      if ((this.medianHours[i] as number) > hour) this.medianHours[i] = Number.NaN;
+    // Drop what the write may change (hours after it) and what the window has moved past (a
+    // median of hours now outside the window would differ from a rebuild's).
+    const oldest = this.newest - REMEMBERED_MEDIANS;
+    for (let i = 0; i < REMEMBERED_MEDIANS; i++) {
+      const cached = this.medianHours[i] as number;
+      if (cached > hour || cached < oldest) this.medianHours[i] = Number.NaN;
+    }
   }
 
   /** Puts back what a write replaced (the arguments HistoryUndo was given). */

@@ -56,6 +56,26 @@ describe('MeterHistory remembered daytype medians', () => {
     }
   });
 
+  it('gives the same features when a meter jumps ahead by days, then its gap is filled', () => {
+    // 25 days in order, silence, one reading 11 days later, then the missing days arrive late.
+    const rows: HistoryRow[] = [];
+    // A level shift on day 15: medians over days the window later drops differ from the rest.
+    const at = (h: number) => ({ timeMs: START + h * HOUR_MS, value: h < 24 * 15 ? 1000 + h : 10 + (h % 24) });
+    for (let h = 0; h < 24 * 25; h++) rows.push(at(h));
+    rows.push(at(24 * 36)); // one reading, so the ring of remembered hours still holds day 24's
+    for (let h = 24 * 25; h < 24 * 36; h++) rows.push(at(h));
+    const live = new MeterHistory();
+    const cached = new Float32Array(FEATURE_COUNT);
+    const fresh = new Float32Array(FEATURE_COUNT);
+    rows.forEach((row, i) => {
+      const reading = { timeMs: row.timeMs, value: row.value };
+      computeFeatures(live, reading, attributes, cached, 0);
+      computeFeatures(MeterHistory.fromRows(rows.slice(0, i)), reading, attributes, fresh, 0);
+      expect(Array.from(cached), `reading ${i}`).toEqual(Array.from(fresh));
+      live.record(row.timeMs, row.value);
+    });
+  });
+
   it('forgets what a newly recorded reading may have changed: the hours after it', () => {
     const hour = START / HOUR_MS + 10;
     const history = new MeterHistory();
