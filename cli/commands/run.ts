@@ -23,13 +23,16 @@ import {
 import { createPgClient } from '../../stages/shared/pg-client.js';
 import { type Command, UsageError } from '../command.js';
 
-const usage = `Usage: eaio run <stage...|all> [--chain] [--exit-when-idle] [--json] [--drain-timeout <ms>]
+const usage = `Usage: eaio run <stage...|all> [--chain] [--no-branches] [--exit-when-idle] [--json] [--drain-timeout <ms>]
 
 Runs the named stages in this process (one consumer group member each). Run the same stage in
 several processes to share its partitions. Serves /metrics, /healthz and /readyz on
 METRICS_HOST:METRICS_PORT and registers with Prometheus (EAIO_PROMETHEUS_SD_DIR).
 
-  all                 every registered pipeline stage (not the benchmark-only ones)
+  all                 every pipeline stage, and the branch stages (embed_profiles: Milvus) each in
+                      a group of their own beside them (not the benchmark-only ones)
+  --no-branches       with all: leave the branch stages out (no Milvus needed); a branch stage
+                      failing (Milvus away longer than the retry budget) stops this worker
   a+b+c               a chain: stages a, b and c as ONE consumer of a's input; records pass from
                       stage to stage in memory, the topics between them are not written (backfills)
   --chain             chain the named stages (same as joining them with +), e.g. run all --chain
@@ -58,15 +61,23 @@ function stageNote(d: AnyStageDescriptor): string {
   return d.branch ? ' (in all, in a group of its own, never chained)' : '';
 }
 
-export function resolveStageNames(names: readonly string[], chain = false): string[] {
+export function resolveStageNames(names: readonly string[], chain = false, withBranches = true): string[] {
   if (names.length === 0) throw new UsageError('name at least one stage, or all');
   const expanded = names.flatMap((n) => (n === 'all' ? pipelineStages() : [n]));
   if (expanded.length === 0) throw new UsageError('no pipeline stages are registered yet (stages/registry.ts)');
   for (const part of expanded.flatMap((n) => n.split('+'))) {
     if (!isStageName(part)) throw new UsageError(`unknown stage "${part}" (known: ${stageNames().join(', ')})`);
   }
+  const chained = chain
+    ? expanded.flatMap((n) => n.split('+'))
+    : expanded.filter((n) => n.includes('+')).flatMap((n) => n.split('+'));
+  const branchInChain = chained.find((n) => branchStages().includes(n as never));
+  if (branchInChain)
+    throw new UsageError(
+      `${branchInChain} reads the pipeline's output in a group of its own and cannot be a step of a chain; run it beside the chain (eaio run all --chain does)`,
+    );
   // `all` also runs the branch stages, each in its own group beside the pipeline (or its chain).
-  const branches = names.includes('all') ? branchStages().filter((b) => !expanded.includes(b)) : [];
+  const branches = names.includes('all') && withBranches ? branchStages().filter((b) => !expanded.includes(b)) : [];
   const stages = chain ? [expanded.flatMap((n) => n.split('+')).join('+')] : [...new Set(expanded)];
   return [...stages, ...branches];
 }
@@ -81,12 +92,13 @@ export const runCommand: Command = {
       allowPositionals: true,
       options: {
         chain: { type: 'boolean', default: false },
+        'no-branches': { type: 'boolean', default: false },
         'exit-when-idle': { type: 'boolean', default: false },
         'drain-timeout': { type: 'string', default: '30000' },
         json: { type: 'boolean', default: false },
       },
     });
-    const names = resolveStageNames(positionals, values.chain);
+    const names = resolveStageNames(positionals, values.chain, !values['no-branches']);
     const drainTimeoutMs = Number(values['drain-timeout']);
     if (!Number.isFinite(drainTimeoutMs) || drainTimeoutMs <= 0)
       throw new UsageError('--drain-timeout must be a positive number of ms');

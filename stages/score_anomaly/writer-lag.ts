@@ -95,7 +95,14 @@ export function writerProgress(sql: Sql, where: WriterLocation, log: Logger): Wr
     async ends() {
       admin ??= where.admin(log);
       if (!connected) {
-        await admin.connect();
+        try {
+          await admin.connect();
+        } catch (error) {
+          // A failed connect may leave a client behind (platformatic creates one per connect).
+          await admin.disconnect().catch(() => undefined);
+          admin = undefined;
+          throw error;
+        }
         connected = true;
       }
       if (!(await admin.listTopics()).includes(where.topic)) return new Map();
@@ -108,7 +115,8 @@ export function writerProgress(sql: Sql, where: WriterLocation, log: Logger): Wr
       return new Map(rows.map((r) => [r.partition, BigInt(r.next_offset)]));
     },
     async close() {
-      if (admin && connected) await admin.disconnect().catch(() => undefined);
+      await admin?.disconnect().catch(() => undefined);
+      admin = undefined;
       connected = false;
     },
   };

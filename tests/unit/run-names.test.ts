@@ -15,6 +15,15 @@ describe('eaio run: which stages (or chains) a command line names', () => {
       'embed_profiles',
     ]);
     expect(resolveStageNames(['validate', 'enrich_weather'])).not.toContain('embed_profiles');
+    expect(resolveStageNames(['all'], true, false)).toEqual(['validate+enrich_weather+score_anomaly+write_hypertable']);
+  });
+
+  it('refuses a branch stage as a step of a chain, naming the way to run it', () => {
+    expect(() => resolveStageNames(['write_hypertable+embed_profiles'])).toThrow(
+      /embed_profiles .*cannot be a step of a chain/,
+    );
+    expect(() => resolveStageNames(['all', 'embed_profiles'], true)).toThrow(/cannot be a step of a chain/);
+    expect(resolveStageNames(['all', 'embed_profiles'])).toContain('embed_profiles');
   });
 
   it('keeps a+b chains as given, and joins named stages with --chain', () => {
