@@ -135,7 +135,7 @@ export type MilvusErrorClass = 'retry' | 'bad_record' | 'fatal';
 const TRANSIENT =
   /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|socket hang up|connect|RateLimit|rate limit|NotReady|not ready|ServiceUnavailable|timeout|loading|busy|Cancelled/i;
 const BAD_RECORD =
-  /dimension|dim\b|exceeds? (the )?max length|length exceeds|invalid (field )?value|NaN|Illegal|IllegalArgument|parse/i;
+  /dimension|dim\b|exceeds? (the )?max[ _]length|length exceeds|invalid (field )?value|NaN|Illegal|IllegalArgument|parse/i;
 
 export function classifyMilvusError(error: unknown): MilvusErrorClass {
   const message = error instanceof Error ? `${error.name} ${error.message}` : String(error);

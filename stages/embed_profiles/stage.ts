@@ -159,14 +159,51 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
     const vectors = await embedDays(enc, complete);
     const created = now();
     const rows = complete.map((d, i) => patternRow(d, vectors[i] as number[], enc.version, created));
-    await upsertRows(need(milvus, 'milvus'), config.collections.patterns, rows);
-    await wrote(config.collections.patterns, rows.length, ctx);
-    for (const d of complete) {
-      d.acc.closed = true;
-      d.acc.skipped = false;
+    const client = need(milvus, 'milvus');
+    let refused = new Set<number>();
+    try {
+      await upsertRows(client, config.collections.patterns, rows);
+    } catch (error) {
+      if (classifyMilvusError(error) !== 'bad_record') throw error;
+      refused = await upsertOneByOne(client, rows, complete, ctx);
     }
-    counts.daysWritten += complete.length;
-    ctx.metrics?.counter('embed_days_written', 'Local-day vectors upserted into Milvus').inc(complete.length);
+    await wrote(config.collections.patterns, rows.length - refused.size, ctx);
+    complete.forEach((d, i) => {
+      d.acc.closed = true;
+      d.acc.skipped = refused.has(i);
+    });
+    const written = complete.length - refused.size;
+    counts.daysWritten += written;
+    ctx.metrics?.counter('embed_days_written', 'Local-day vectors upserted into Milvus').inc(written);
+  }
+
+  /**
+   * After Milvus refused a batch of day rows as bad: each row alone, so one bad day does not hold
+   * back the others. A refused day is closed without a vector (counted and logged), never sent
+   * again with every later batch of its partition.
+   */
+  async function upsertOneByOne(
+    client: MilvusClient,
+    rows: ReturnType<typeof patternRow>[],
+    days: DayToEmbed[],
+    ctx: StageContext,
+  ): Promise<Set<number>> {
+    const refused = new Set<number>();
+    for (let i = 0; i < rows.length; i++) {
+      try {
+        await upsertRows(client, config.collections.patterns, [rows[i] as ReturnType<typeof patternRow>]);
+      } catch (error) {
+        if (classifyMilvusError(error) !== 'bad_record') throw error;
+        refused.add(i);
+        const day = days[i] as DayToEmbed;
+        ctx.log.warn(
+          { meter: day.info.meterId, day: day.acc.day.date, err: errorMessage(error) },
+          'Milvus refused a day vector; the day stays without one',
+        );
+        ctx.metrics?.counter('embed_days_refused', 'Local days whose vector Milvus refused').inc();
+      }
+    }
+    return refused;
   }
 
   async function writeAlert(e: Envelope<EmbedInput>, ctx: StageContext): Promise<StageResult<never>> {

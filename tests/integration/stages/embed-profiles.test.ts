@@ -308,6 +308,29 @@ describe('embed_profiles on Kafka, PostgreSQL and Milvus', () => {
     await stage.close?.();
   });
 
+  it('a day Milvus refuses stays without a vector; the other days of the batch are written and nothing is dead-lettered', async () => {
+    const names = uniqueCollections();
+    const stage = makeStage(names);
+    const run = directRunner(stage);
+    await run.start();
+    // A building the catalog lacks, with a site id longer than the collection's field (100):
+    // Milvus refuses that meter's day rows.
+    const refused = readings('Nowhere_public_Long', 'R'.repeat(150), flat, '2017-07-03', 3);
+    const fine = readings('Panther_office_Karla', 'Panther', office, '2017-07-03', 3);
+    const interleaved = refused.flatMap((r, i) => [r, fine[i] as ScoredReadingInput]);
+    await run.send(asInputs(interleaved));
+    const ids = (meter: string) => ['2017-07-03', '2017-07-04'].map((d) => patternId(meter, d));
+    expect((await vectorsOf(names.patterns, ids('Panther_office_Karla:electricity'))).size).toBe(2);
+    const count = await milvus.query({
+      collection_name: names.patterns,
+      filter: 'meter_id == "Nowhere_public_Long:electricity"',
+      output_fields: ['id'],
+    });
+    expect(count.data).toEqual([]);
+    expect(stage.counts.daysWritten).toBe(2);
+    await stage.close?.();
+  });
+
   it('a restart mid-day loses no partial day: the new owner rebuilds it from meter_readings', async () => {
     const karla = readings('Panther_office_Karla', 'Panther', office, '2017-05-01', 3);
     const split = 24 + 12; // noon of the second day

@@ -21,6 +21,12 @@ describe('Milvus errors', () => {
     expect(
       classifyMilvusError(new MilvusCallError('upsert', '1100', 'length of varchar field id exceeds max length')),
     ).toBe('bad_record');
+    // Milvus Lite 3.2's wording, measured: a site id longer than the field once stopped the worker as fatal.
+    expect(
+      classifyMilvusError(
+        new MilvusCallError('upsert', '6', "VARCHAR field 'site_id' value length 50 exceeds max_length=10"),
+      ),
+    ).toBe('bad_record');
     expect(classifyMilvusError(new MilvusCallError('createIndex', '65535', 'field embedding does not exist'))).toBe(
       'fatal',
     );
