@@ -1,12 +1,9 @@
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { resolveModelPath } from '../shared/model-path.js';
 import { DEFAULT_THRESHOLD } from './model.js';
 
 /** The committed model, relative to the EAIO installation. */
 export const COMMITTED_MODEL = 'models/anomaly/anomaly.onnx';
-const INSTALL_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Settings of the score_anomaly stage, read from its own environment variables. */
 export const scoreAnomalySettings = z.object({
@@ -71,12 +68,6 @@ export interface ScoreAnomalyConfig {
   readonly catalogRefreshMs: number;
   readonly dbPool: number;
   readonly rebuildWaitMs: number;
-}
-
-/** A relative model path: the current directory first, else the installation (where the committed one is). */
-export function resolveModelPath(path: string): string {
-  if (isAbsolute(path) || existsSync(path)) return resolve(path);
-  return resolve(INSTALL_DIR, path);
 }
 
 export function toScoreAnomalyConfig(env: z.infer<typeof scoreAnomalySettings>): ScoreAnomalyConfig {

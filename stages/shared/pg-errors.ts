@@ -29,8 +29,8 @@ const TRANSIENT_NODE_CODES = new Set([
 
 /**
  * The error's SQLSTATE, if it is a server error. Node's system errors (they carry `syscall`) and
- * the socket codes above are not, though `EPIPE` has the shape of one: read as SQLSTATE class
- * `EP`, a database restart once stopped a worker as if its deployment were wrong.
+ * the socket codes above are not, though `EPIPE` has the shape of one (it would read as class
+ * `EP`, and a lost connection as a wrong deployment).
  */
 export function sqlState(error: unknown): string | undefined {
   const e = error as { code?: unknown; syscall?: unknown } | null;
