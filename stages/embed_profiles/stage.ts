@@ -35,6 +35,9 @@ const { skip, defer } = stageResults(embedProfilesCodes);
 const ALERT_WAIT_MS = 30_000;
 const REBUILD_MARGIN_MS = 48 * HOUR_MS;
 
+/** Longest the flush at close may take (the rows are stored already; a flush only speeds up search). */
+const CLOSE_FLUSH_TIMEOUT_MS = 5_000;
+
 export interface EmbedProfilesDeps {
   readonly config: EmbedProfilesConfig;
   readonly clients: StageClients;
@@ -328,7 +331,15 @@ export function createEmbedProfilesStage(deps: EmbedProfilesDeps): EmbedProfiles
     },
 
     async close() {
-      await flushes?.flushAll().catch(() => undefined);
+      // Only speeds up later searches: never worth holding a stop past the drain (Milvus away).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        flushes?.flushAll().catch(() => undefined),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, CLOSE_FLUSH_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
       await encoder?.release().catch(() => undefined);
       await milvus?.closeConnection().catch(() => undefined);
       await sql?.end({ timeout: 5 }).catch(() => undefined);
