@@ -50,6 +50,8 @@ async function printSummary(databaseUrl: string): Promise<void> {
       select meter_type::text, count(*)::text as rows from meter_readings group by 1 order by 1`;
     // The roll-ups are refreshed every minute by the writer; the demo refreshes them now to show them.
     await sql`select * from eaio_refresh_aggregates()`;
+    const [flagged] = await sql<{ anomalies: string; meters: string }[]>`
+      select count(*)::text as anomalies, count(distinct meter_id)::text as meters from anomalies`;
     const [rollups] = await sql<{ hourly: string; daily: string }[]>`
       select (select count(*) from meter_readings_hourly)::text as hourly,
              (select count(*) from meter_readings_daily)::text as daily`;
@@ -60,6 +62,9 @@ async function printSummary(databaseUrl: string): Promise<void> {
     for (const row of byType) console.log(`  ${row.meter_type.padEnd(14)}  ${row.rows} rows`);
     console.log(
       `  roll-ups:       meter_readings_hourly ${rollups?.hourly} rows, meter_readings_daily ${rollups?.daily} rows`,
+    );
+    console.log(
+      `  anomalies:      ${flagged?.anomalies} flagged readings on ${flagged?.meters} meters (score_anomaly)`,
     );
   } finally {
     await sql.end();
@@ -91,7 +96,9 @@ export const demoCommand: Command = {
     await printSummary(env.DATABASE_URL);
     await eaio(['status'], '6/6 stage status (consumer lag, dead letters)');
     console.log(`\n✔ demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    console.log('  Inspect: npx eaio status · npx eaio dlq list validate · psql "$DATABASE_URL"');
+    console.log(
+      '  Inspect: npx eaio status · npx eaio dlq list validate · npx eaio similar <building> · psql "$DATABASE_URL"',
+    );
     if (values['keep-running']) await eaio(['run', 'all'], 'stages (Ctrl-C to stop)');
     return 0;
   },
