@@ -5,7 +5,6 @@
  * kafkajs and the Java client. Consumer: `platformatic-consumer.ts`.
  */
 import type { Admin, ClusterMetadata, ConnectionPool, Consumer, Producer } from '@platformatic/kafka';
-import type { Logger } from 'pino';
 import type {
   AdminPort,
   Broker,
@@ -24,25 +23,14 @@ import {
   platformaticRootReason,
   retryDelay,
 } from './platformatic-client.js';
-import { PlatformaticConsumer } from './platformatic-consumer.js';
+import { PlatformaticConsumer, type PlatformaticConsumerOptions } from './platformatic-consumer.js';
 import { maxRequestBytes, sliceBySize } from './produce-slices.js';
 import { ServiceUnreachableError, type StartupWaitOptions, waitUntilReachable } from './service-unreachable.js';
 import type { RawRecord } from './stage.js';
 import type { TopicSpec } from './topics.js';
 
-export interface PlatformaticBrokerOptions {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
-  readonly log: Logger;
-  readonly sessionTimeoutMs?: number;
-  readonly maxBytesPerPartition?: number;
-  /** Upper bound of one fetch response (default 10 MiB). */
-  readonly maxBytes?: number;
-  /** Longest a fetch waits for data; short so a resumed (retrying) partition is fetched soon. */
-  readonly maxWaitTimeMs?: number;
-  /** Upper bound of partitions one worker processes at the same time. */
-  readonly partitionsConsumedConcurrently?: number;
-}
+/** The consumer's options without its group: the broker names the group per consumer. */
+export type PlatformaticBrokerOptions = Omit<PlatformaticConsumerOptions, 'groupId'>;
 
 type Bytes = Buffer | string | null;
 

@@ -33,8 +33,9 @@ export interface PlatformaticConsumerOptions {
   readonly log: Logger;
   readonly sessionTimeoutMs?: number;
   readonly maxBytesPerPartition?: number;
-  /** Upper bound of one fetch response. */
+  /** Upper bound of one fetch response (default 10 MiB). */
   readonly maxBytes?: number;
+  /** Longest a fetch waits for data; short so a resumed (retrying) partition is fetched soon. */
   readonly maxWaitTimeMs?: number;
   /** Upper bound of partitions fetched or handled at the same time (default 64, as the kafkajs adapter). */
   readonly partitionsConsumedConcurrently?: number;
