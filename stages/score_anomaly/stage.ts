@@ -289,11 +289,30 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
     return histories;
   };
 
+  /**
+   * `historiesOf` for the records of one call, remembering the last partition: a call's records
+   * come in runs of one partition, and three passes look each one up.
+   */
+  const lookupFor = (): ((tp: TopicPartition) => PartitionHistories) => {
+    let last: TopicPartition | undefined;
+    let found: PartitionHistories | undefined;
+    return (tp) => {
+      if (!found || !last || last.partition !== tp.partition || last.topic !== tp.topic) {
+        found = historiesOf(tp);
+        last = tp;
+      }
+      return found;
+    };
+  };
+
   /** Histories of the batch's meters that this assignment has not loaded yet, in one query. */
-  async function loadMissing(batch: readonly { value: EnrichedReading; raw: TopicPartition }[]): Promise<void> {
+  async function loadMissing(
+    batch: readonly { value: EnrichedReading; raw: TopicPartition }[],
+    lookup: (tp: TopicPartition) => PartitionHistories,
+  ): Promise<void> {
     const missing = new Map<string, PartitionHistories>();
     for (const e of batch) {
-      const histories = historiesOf(e.raw);
+      const histories = lookup(e.raw);
       if (!histories.meters.has(e.value.meter_id)) missing.set(e.value.meter_id, histories);
     }
     if (missing.size === 0) return;
@@ -312,11 +331,12 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
   function rewind(
     batch: readonly { value: EnrichedReading; raw: TopicPartition & { offset: string } }[],
     ctx: StageContext,
+    lookup: (tp: TopicPartition) => PartitionHistories,
   ): Map<PartitionHistories, number> {
     const first = new Map<PartitionHistories, number>();
     const where = new Map<PartitionHistories, TopicPartition>();
     for (const e of batch) {
-      const histories = historiesOf(e.raw);
+      const histories = lookup(e.raw);
       const offset = Number(e.raw.offset);
       if (offset < (first.get(histories) ?? Number.POSITIVE_INFINITY)) first.set(histories, offset);
       where.set(histories, e.raw);
@@ -404,8 +424,9 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
       if (delayMs !== undefined) return batch.map(() => defer(HISTORY_NOT_STORED, delayMs));
       const { model: scorer } = opened();
       const buildings = await attributes.current();
-      await loadMissing(batch);
-      const first = rewind(batch, ctx);
+      const lookup = lookupFor();
+      await loadMissing(batch, lookup);
+      const first = rewind(batch, ctx, lookup);
       const matrix = matrices.pop() ?? new Float32Array(0);
       const features =
         matrix.length >= batch.length * FEATURE_COUNT ? matrix : new Float32Array(batch.length * FEATURE_COUNT);
@@ -414,7 +435,7 @@ export function createScoreAnomalyStage(deps: ScoreAnomalyDeps = {}): ScoreAnoma
         const confidence = new Float64Array(batch.length);
         batch.forEach((e, i) => {
           const r = e.value;
-          const histories = historiesOf(e.raw);
+          const histories = lookup(e.raw);
           const history = histories.meters.get(r.meter_id) as MeterHistory;
           const timeMs = parseTime(r.time);
           const summary = computeFeatures(
